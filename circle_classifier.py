@@ -1,0 +1,352 @@
+"""Teach a tiny neural network whether a point lies inside the unit circle.
+
+The runnable companion to the blog post "Notes on neural networks: basic concepts".
+A 2-10-5-1 network (ReLU, ReLU, sigmoid) is built from raw PyTorch tensors, with no
+nn.Module and no optimizer: the forward pass is three matrix products, the loss is the
+mean squared error, autograd computes the gradients, and each step of gradient descent
+updates the parameters by hand. Then it reports the dev loss, the confusion matrix and
+the dev points it got wrong, under the post's names.
+
+Run it:   python circle_classifier.py          the post's run (seed 1337, 1000 epochs)
+          python circle_classifier.py --json   the same figures as one JSON object
+Test it:  python -m pytest
+"""
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import torch
+
+# The six parameters travel together, always in this order: [W1, b1, W2, b2, W3, b3].
+Params = list[torch.Tensor]
+
+
+def generate_datasets(
+    generator: torch.Generator, samples: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Draw `samples` points in the square [-5, 5)^2, label them, split them 80:20.
+
+    Returns X_train (n_train, 2), Y_train (n_train, 1), X_dev (n_dev, 2) and
+    Y_dev (n_dev, 1); a label is 1.0 inside the unit circle and 0.0 outside.
+    """
+    # Drawn on the CPU from one seeded generator, in the post's order, and only then
+    # moved to the device: so every device starts from the very same numbers.
+    X = torch.rand(samples, 2, generator=generator) * 10 - 5  # (samples, 2)
+    Y = (X[:, 0] ** 2 + X[:, 1] ** 2 < 1).float().reshape(-1, 1)  # (samples, 1)
+    P = torch.rand(samples, generator=generator)  # (samples,), one draw per point
+    train, dev = P < 0.8, P >= 0.8
+    X_train, Y_train, X_dev, Y_dev = X[train], Y[train], X[dev], Y[dev]
+    return X_train.to(device), Y_train.to(device), X_dev.to(device), Y_dev.to(device)
+
+
+def init_network(generator: torch.Generator, device: torch.device) -> Params:
+    """Draw the weights from a standard normal; the biases start at zero.
+
+    Returns [W1 (2, 10), b1 (10,), W2 (10, 5), b2 (5,), W3 (5, 1), b3 (1,)]. Examples
+    are rows, so a weight matrix has a row for each output of the layer before it.
+    """
+    W1 = torch.randn(2, 10, generator=generator)
+    W2 = torch.randn(10, 5, generator=generator)
+    W3 = torch.randn(5, 1, generator=generator)
+    b1, b2, b3 = torch.zeros(10), torch.zeros(5), torch.zeros(1)
+    # requires_grad: autograd records what is computed from them, for backward().
+    return [p.to(device).requires_grad_() for p in (W1, b1, W2, b2, W3, b3)]
+
+
+def forward_pass(params: Params, X: torch.Tensor) -> torch.Tensor:
+    """Map points X (N, 2) to the network's belief (N, 1), in (0, 1), that each is inside."""
+    W1, b1, W2, b2, W3, b3 = params
+    H1 = torch.relu(X @ W1 + b1)  # (N, 2) @ (2, 10) -> (N, 10), + b1 on every row
+    H2 = torch.relu(H1 @ W2 + b2)  # (N, 10) @ (10, 5) -> (N, 5)
+    return torch.sigmoid(H2 @ W3 + b3)  # (N, 5) @ (5, 1) -> (N, 1)
+
+
+def mean_squared_error(Y_pred: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """The mean of (Y_pred - Y)^2 over the N examples of Y_pred, Y (N, 1): a scalar."""
+    return ((Y_pred - Y) ** 2).mean()
+
+
+def fit(
+    params: Params,
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    epochs: int,
+    lr: float,
+    log_every: int = 0,
+) -> list[tuple[int, float]]:
+    """Full-batch gradient descent on X (N, 2), Y (N, 1), updating `params` in place.
+
+    An epoch does the post's work and nothing more: it reads nothing back from the
+    device, so a GPU never waits for Python. Only with log_every=k > 0 is the training
+    loss read, every k epochs and at the last: fit returns those [(epoch, loss)], and
+    stops early at one that is not finite.
+    """
+    history = []
+    for epoch in range(1, epochs + 1):
+        # forward pass and loss
+        loss = mean_squared_error(forward_pass(params, X), Y)
+        # backward pass: autograd fills p.grad for every parameter
+        loss.backward()
+        if log_every and (epoch % log_every == 0 or epoch == epochs):
+            history.append((epoch, loss.item()))  # .item() waits for the device
+            if not math.isfinite(history[-1][1]):
+                break
+        # update: not part of the function being differentiated, so autograd must not
+        # record it (and it refuses in-place changes to a leaf that requires grad).
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                # backward() adds to .grad, so clear it for the next epoch
+                p.grad = None
+    return history
+
+
+def evaluate(
+    params: Params, X_dev: torch.Tensor, Y_dev: torch.Tensor
+) -> dict[str, Any]:
+    """Score the network on the dev points X_dev (n_dev, 2), Y_dev (n_dev, 1).
+
+    Returns the post's figures: dev_loss, the confusion matrix's four counts (inside
+    is positive), and the misclassified points as lists of [x1, x2].
+    """
+    with torch.no_grad():  # nothing here is trained, so there is no graph to record
+        Y_pred = forward_pass(params, X_dev)
+        dev_loss = mean_squared_error(Y_pred, Y_dev)
+        predicted = (Y_pred > 0.5).squeeze(1)  # (n_dev,) booleans
+        actual = (Y_dev == 1).squeeze(1)  # (n_dev,)
+        cells = [predicted & actual, predicted & ~actual, ~predicted & ~actual]
+        counts = torch.stack([*cells, ~predicted & actual]).sum(1)  # (4,)
+    tp, fp, tn, fn = counts.tolist()  # one read from the device for all four
+    return {
+        "dev_loss": dev_loss.item(),
+        "true_positives": tp,
+        "false_positives": fp,
+        "true_negatives": tn,
+        "false_negatives": fn,
+        "false_positive_samples": X_dev[predicted & ~actual].tolist(),
+        "false_negative_samples": X_dev[~predicted & actual].tolist(),
+    }
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    """numerator / denominator, or None where that is undefined (0 / 0)."""
+    return numerator / denominator if denominator else None
+
+
+def format_points(label: str, samples: list[list[float]], shown: int = 10) -> list[str]:
+    """Report lines for misclassified points [[x1, x2], ...], each with its radius r."""
+    lines = [f"{label}: {len(samples)}"]
+    for x1, x2 in samples[:shown]:
+        lines.append(f"  ({x1:.4f}, {x2:.4f})  r = {math.hypot(x1, x2):.4f}")
+    if len(samples) > shown:
+        lines.append(f"  ... and {len(samples) - shown} more; --json lists them all")
+    return lines
+
+
+def format_report(result: dict[str, Any]) -> str:
+    """The report: the post's figures under its names, then what a reader asks next."""
+    r = result
+    tp, fp = r["true_positives"], r["false_positives"]
+    tn, fn = r["true_negatives"], r["false_negatives"]
+    rates = [
+        f"{name} {r[name]:.2%}" if r[name] is not None else f"{name} n/a"
+        for name in ("accuracy", "precision", "recall")
+    ]
+    lines = [
+        f"device {r['device']}, seed {r['seed']}, {r['n_train']} train points",
+        f"fit: {r['epochs']} epochs at lr {r['lr']:g} in {r['fit_seconds']:.2f} s",
+        f"evaluated on {r['n_dev']} dev points:",
+        "",
+        f"dev_loss        = {r['dev_loss']:.4f}  ({r['dev_loss']:.10g})",
+        f"true_positives  = {tp}",
+        f"false_positives = {fp}",
+        f"true_negatives  = {tn}",
+        f"false_negatives = {fn}",
+        "",
+        "confusion matrix   predicted inside   predicted outside",
+        f"actually inside    {tp:>16}   {fn:>17}",
+        f"actually outside   {fp:>16}   {tn:>17}",
+        "   ".join(rates),
+        "",
+        # The post's point is that the mistakes lie near the circle: show how near.
+        "misclassified dev points, with r = their distance from the origin:",
+    ]
+    lines += format_points(
+        "false positive samples (predicted inside, actually outside)",
+        r["false_positive_samples"],
+    )
+    lines += format_points(
+        "false negative samples (predicted outside, actually inside)",
+        r["false_negative_samples"],
+    )
+    return "\n".join(lines)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a mistake costs the user one line on stderr, not the usage too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parse_count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}")
+        return value
+
+    return parse
+
+
+def parse_lr(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {text}")
+    return value
+
+
+def parse_seed(text: str) -> int:
+    """An argparse type: an integer that torch.Generator.manual_seed accepts."""
+    try:
+        torch.Generator().manual_seed(int(text))
+    except (RuntimeError, ValueError):  # not an integer, or out of torch's range
+        raise argparse.ArgumentTypeError(f"not a seed torch accepts: {text}")
+    return int(text)
+
+
+def parse_device(name: str) -> torch.device:
+    """An argparse type: the --device choice, as a torch.device this machine has."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"not a device torch knows: {name}")
+    if device.type == "cpu":
+        return device
+    # torch.cuda, torch.mps, torch.xpu, ... each know whether this machine has one.
+    backend = getattr(torch, device.type, None)
+    if not (hasattr(backend, "is_available") and backend.is_available()):
+        raise argparse.ArgumentTypeError(f"no {device.type} device here: {name}")
+    count = backend.device_count() if hasattr(backend, "device_count") else 1
+    if device.index is not None and device.index >= count:
+        raise argparse.ArgumentTypeError(f"{name}: this machine has {count}")
+    return device
+
+
+def build_parser() -> ArgumentParser:
+    """The command line. Every default is the post's."""
+    parser = ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add = parser.add_argument
+    add(
+        "--epochs",
+        type=parse_count(0),
+        default=1000,
+        help="steps of full-batch gradient descent (default: 1000)",
+    )
+    add("--lr", type=parse_lr, default=0.5, help="learning rate (default: 0.5)")
+    add(
+        "--seed",
+        type=parse_seed,
+        default=1337,
+        help="seed of the one generator behind data and weights (default: 1337)",
+    )
+    add(
+        "--samples",
+        type=parse_count(1),
+        default=10000,
+        help="points drawn before the 80:20 split into train and dev (default: 10000)",
+    )
+    add(
+        "--device",
+        type=parse_device,
+        default="auto",
+        help="auto (CUDA if there is one, else CPU), cpu, cuda, cuda:N, or another "
+        "device torch knows (default: auto)",
+    )
+    add("--json", action="store_true", help="print the results as one JSON object")
+    return parser
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the work queued on `device`, so that a timer measures the work itself."""
+    if device.type != "cpu":
+        getattr(torch, device.type).synchronize(device)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train the post's network as the command line asks, and print the report."""
+    parser = build_parser()
+    args = parser.parse_args(argv)  # a bad flag or value ends the run here
+    generator = torch.Generator().manual_seed(args.seed)
+    try:
+        X_train, Y_train, X_dev, Y_dev = generate_datasets(
+            generator, args.samples, args.device
+        )
+        if len(X_train) == 0 or len(X_dev) == 0:
+            empty = "train" if len(X_train) == 0 else "dev"
+            parser.error(f"--samples {args.samples} leaves the {empty} set empty")
+        params = init_network(generator, args.device)
+        initial = [p.detach().clone() for p in params]  # to replay a run that diverges
+        start = time.perf_counter()
+        fit(params, X_train, Y_train, args.epochs, args.lr)
+        synchronize(args.device)
+        fit_seconds = time.perf_counter() - start
+        result = evaluate(params, X_dev, Y_dev)
+    except RuntimeError as error:
+        # Running out of memory is what too large a --samples does, not a bug: say it
+        # plainly. Any other error is a bug, and stays loud.
+        if not ("out of memory" in str(error) or "can't allocate memory" in str(error)):
+            raise
+        parser.error(f"--samples {args.samples} does not fit in {args.device} memory")
+
+    if not math.isfinite(result["dev_loss"]):
+        # Rare, so rather than read the loss every epoch of every run, replay this one
+        # reading it every epoch, to name the epoch where it went wrong.
+        replay = [p.requires_grad_() for p in initial]
+        history = fit(replay, X_train, Y_train, args.epochs, args.lr, log_every=1)
+        bad = [epoch for epoch, loss in history if not math.isfinite(loss)]
+        epoch = bad[0] if bad else args.epochs
+        parser.error(
+            f"training diverged: the loss is not finite from epoch {epoch} on; "
+            f"try a smaller --lr than {args.lr:g}"
+        )
+
+    tp, fp = result["true_positives"], result["false_positives"]
+    tn, fn = result["true_negatives"], result["false_negatives"]
+    result |= {
+        "accuracy": ratio(tp + tn, len(X_dev)),
+        "precision": ratio(tp, tp + fp),
+        "recall": ratio(tp, tp + fn),
+        "n_train": len(X_train),
+        "n_dev": len(X_dev),
+        "seed": args.seed,
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "samples": args.samples,
+        "device": str(X_dev.device),
+        "fit_seconds": fit_seconds,
+    }
+    print(json.dumps(result) if args.json else format_report(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,342 @@
+"""What circle_classifier.py promises, as tests. Every literal figure here is the post's."""
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import circle_classifier as cc
+
+CPU = torch.device("cpu")
+needs_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(),
+    reason="no CUDA GPU: torch.cuda.is_available() is False",
+)
+
+# The figures the post prints for its run (seed 1337, 10,000 points, 1,000 epochs, lr 0.5).
+POST_COUNTS = {
+    "true_positives": 45,
+    "false_positives": 1,
+    "true_negatives": 1965,
+    "false_negatives": 4,
+}
+POST_FALSE_POSITIVES = [[-0.5229, -0.9005]]
+POST_FALSE_NEGATIVES = [
+    [-0.8656, 0.3219],
+    [0.8683, 0.4416],
+    [0.6218, 0.7571],
+    [-0.9056, -0.2783],
+]
+
+
+def run_json(*argv: str) -> dict:
+    """Run main() in-process with --json and return what it printed, parsed."""
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        assert cc.main([*argv, "--json"]) == 0
+    return json.loads(stdout.getvalue())
+
+
+def run_script(*argv: str) -> subprocess.CompletedProcess:
+    """Run the script as a reader does, in a fresh Python process."""
+    command = [sys.executable, cc.__file__, *argv]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def draw(seed: int, samples: int, device: torch.device) -> list[torch.Tensor]:
+    """The data and initial parameters, drawn as the script draws them."""
+    generator = torch.Generator().manual_seed(seed)
+    data = cc.generate_datasets(generator, samples, device)
+    return [*data, *cc.init_network(generator, device)]
+
+
+def rounded(points: list[list[float]]) -> list[list[float]]:
+    """The points to 4 decimals, as the post prints them."""
+    return [[round(x, 4) for x in point] for point in points]
+
+
+@pytest.fixture(scope="session")
+def post_run() -> dict:
+    """The post's run on the CPU, trained once and shared by the tests that only read it."""
+    return run_json("--device", "cpu")
+
+
+# The smoke test, and the post's own figures
+
+
+def test_dev_loss_below_threshold(post_run: dict) -> None:
+    assert post_run["dev_loss"] < 0.01
+    assert post_run["accuracy"] >= 0.99
+
+
+def test_reproduces_published_figures(post_run: dict) -> None:
+    assert f"{post_run['dev_loss']:.4f}" == "0.0027"
+    assert post_run["dev_loss"] == pytest.approx(0.0027125070, abs=1e-10)
+    assert {key: post_run[key] for key in POST_COUNTS} == POST_COUNTS
+    assert rounded(post_run["false_positive_samples"]) == POST_FALSE_POSITIVES
+    assert rounded(post_run["false_negative_samples"]) == POST_FALSE_NEGATIVES
+    assert (post_run["n_train"], post_run["n_dev"]) == (7985, 2015)
+
+
+def test_misclassified_points_lie_near_the_circle(post_run: dict) -> None:
+    points = post_run["false_positive_samples"] + post_run["false_negative_samples"]
+    assert all(0.9 < (x1 * x1 + x2 * x2) ** 0.5 < 1.1 for x1, x2 in points)
+
+
+# Data, parameters and the network, against the post's table
+
+
+def test_draws_follow_the_posts_order() -> None:
+    generator = torch.Generator().manual_seed(1337)
+    X = torch.rand(10000, 2, generator=generator) * 10 - 5
+    P = torch.rand(10000, generator=generator)
+    weights = [
+        torch.randn(*shape, generator=generator) for shape in [(2, 10), (10, 5), (5, 1)]
+    ]
+    X_train, _, X_dev, _, W1, _, W2, _, W3, _ = draw(1337, 10000, CPU)
+    assert torch.equal(X_train, X[P < 0.8])
+    assert torch.equal(X_dev, X[P >= 0.8])
+    for ours, post in zip([W1, W2, W3], weights):
+        assert torch.equal(ours.detach(), post)
+
+
+def test_tensors_have_the_posts_shapes() -> None:
+    X_train, Y_train, X_dev, Y_dev, *params = draw(1337, 10000, CPU)
+    n_train, n_dev = len(X_train), len(X_dev)
+    assert (X_train.shape, Y_train.shape) == ((n_train, 2), (n_train, 1))
+    assert (X_dev.shape, Y_dev.shape) == ((n_dev, 2), (n_dev, 1))
+    shapes = [tuple(p.shape) for p in params]
+    assert shapes == [(2, 10), (10,), (10, 5), (5,), (5, 1), (1,)]
+    assert all(p.requires_grad and p.dtype == torch.float32 for p in params)
+    assert cc.forward_pass(params, X_dev).shape == (n_dev, 1)
+    assert cc.mean_squared_error(Y_dev, Y_dev).shape == ()
+
+
+def test_biases_start_at_zero() -> None:
+    *_, W1, b1, W2, b2, W3, b3 = draw(1337, 10000, CPU)
+    assert all(torch.equal(b, torch.zeros_like(b)) for b in (b1, b2, b3))
+    assert all(W.abs().sum() > 0 for W in (W1, W2, W3))
+
+
+@pytest.mark.parametrize("seed, samples", [(1337, 10000), (7, 50000)])
+def test_split_is_about_80_20(seed: int, samples: int) -> None:
+    X_train, _, X_dev, _, *_ = draw(seed, samples, CPU)
+    assert len(X_train) + len(X_dev) == samples
+    assert 0.78 < len(X_train) / samples < 0.82
+
+
+def test_labels_say_inside_the_unit_circle() -> None:
+    X_train, Y_train, X_dev, Y_dev, *_ = draw(1337, 10000, CPU)
+    for X, Y in [(X_train, Y_train), (X_dev, Y_dev)]:
+        assert X.min() >= -5 and X.max() < 5
+        assert torch.equal(Y.squeeze(1), (X.norm(dim=1) < 1).float())
+    assert 0 < Y_train.sum() < len(Y_train)
+
+
+def test_evaluate_counts_by_hand() -> None:
+    # Four points, one in each cell of the confusion matrix, and a network rigged to say
+    # "inside" exactly when x1 > 0: its output is sigmoid(100 * relu(x1) - 1).
+    X = torch.tensor([[0.5, 0.0], [3.0, 0.0], [-3.0, 0.0], [-0.5, 0.0]])
+    Y = torch.tensor([[1.0], [0.0], [0.0], [1.0]])
+    W1 = torch.tensor([[1.0] + [0.0] * 9, [0.0] * 10])
+    W2 = torch.zeros(10, 5)
+    W2[0, 0] = 1.0
+    W3 = torch.tensor([[100.0], [0.0], [0.0], [0.0], [0.0]])
+    b3 = torch.tensor([-1.0])
+    params = [W1, torch.zeros(10), W2, torch.zeros(5), W3, b3]
+    result = cc.evaluate(params, X, Y)
+    assert [result[key] for key in POST_COUNTS] == [1, 1, 1, 1]
+    assert result["false_positive_samples"] == [[3.0, 0.0]]
+    assert result["false_negative_samples"] == [[-0.5, 0.0]]
+
+
+# An independent oracle: the same network in PyTorch's own layers, loss and optimizer
+
+
+@pytest.mark.parametrize(
+    "dtype, rtol",
+    # float64: only rounding differs (nn.Linear fuses the bias add), so they agree to
+    # ~1e-14. float32: 300 steps amplify that rounding to ~5e-5 (measured); allow 1e-3.
+    [(torch.float64, 1e-10), (torch.float32, 1e-3)],
+)
+def test_matches_torch_nn_and_sgd(dtype: torch.dtype, rtol: float) -> None:
+    X_train, Y_train, _, _, *start = draw(1337, 10000, CPU)
+    X, Y = X_train.to(dtype), Y_train.to(dtype)
+    params = [p.detach().to(dtype, copy=True).requires_grad_() for p in start]
+    net = torch.nn.Sequential(
+        torch.nn.Linear(2, 10), torch.nn.ReLU(),
+        torch.nn.Linear(10, 5), torch.nn.ReLU(),
+        torch.nn.Linear(5, 1), torch.nn.Sigmoid(),
+    ).to(dtype)  # fmt: skip
+    linears = [net[0], net[2], net[4]]
+    with torch.no_grad():
+        for linear, W, b in zip(linears, params[0::2], params[1::2]):
+            linear.weight.copy_(
+                W.T
+            )  # nn.Linear stores (out, in): the post's W transposed
+            linear.bias.copy_(b)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
+    for _ in range(300):
+        optimizer.zero_grad()
+        torch.nn.MSELoss()(net(X), Y).backward()
+        optimizer.step()
+
+    cc.fit(params, X, Y, epochs=300, lr=0.5)
+
+    theirs = [t for linear in linears for t in (linear.weight.T, linear.bias)]
+    for ours, oracle in zip(params, theirs):
+        scale = oracle.abs().max().item()
+        torch.testing.assert_close(ours, oracle, rtol=rtol, atol=rtol * scale)
+    assert not torch.equal(params[0], start[0])  # it did train
+
+
+# Reproducibility
+
+
+def test_same_seed_same_result(post_run: dict) -> None:
+    again = run_json("--device", "cpu")
+    assert {**again, "fit_seconds": 0} == {**post_run, "fit_seconds": 0}
+
+
+def test_other_seed_other_data() -> None:
+    assert not torch.equal(draw(1337, 100, CPU)[0][:5], draw(1338, 100, CPU)[0][:5])
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
+def test_data_and_initial_weights_do_not_depend_on_the_device(device: str) -> None:
+    on_cpu = draw(1337, 10000, CPU)
+    on_device = draw(1337, 10000, torch.device(device))
+    for a, b in zip(on_cpu, on_device):
+        assert b.device.type == device
+        assert torch.equal(a.detach(), b.detach().cpu())
+
+
+# The command line
+
+
+def test_json_has_every_field(post_run: dict) -> None:
+    integers = [
+        "true_positives",
+        "false_positives",
+        "true_negatives",
+        "false_negatives",
+    ]
+    integers += ["n_train", "n_dev", "seed", "epochs", "samples"]
+    assert all(type(post_run[key]) is int for key in integers)
+    assert all(
+        type(post_run[key]) is float for key in ["dev_loss", "lr", "fit_seconds"]
+    )
+    for key in ["false_positive_samples", "false_negative_samples"]:
+        assert all(len(point) == 2 for point in post_run[key])
+    expected = {
+        "seed": 1337,
+        "epochs": 1000,
+        "lr": 0.5,
+        "samples": 10000,
+        "device": "cpu",
+    }
+    assert {key: post_run[key] for key in expected} == expected
+
+
+def test_flags_reach_the_run() -> None:
+    result = run_json("--device", "cpu", "--epochs", "30", "--lr", "0.1", "--seed", "3",
+                      "--samples", "500")  # fmt: skip
+    assert (result["epochs"], result["lr"], result["seed"]) == (30, 0.1, 3)
+    assert result["n_train"] + result["n_dev"] == result["samples"] == 500
+
+
+def test_auto_device_prefers_cuda() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert cc.parse_device("auto").type == expected
+
+
+def test_report_names_the_posts_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cc.main(["--device", "cpu", "--epochs", "20"]) == 0
+    report = capsys.readouterr().out
+    for name in [
+        "dev_loss",
+        *POST_COUNTS,
+        "false positive samples",
+        "confusion matrix",
+    ]:
+        assert name in report
+    assert "device cpu" in report
+
+
+def test_script_prints_the_posts_figures_as_a_subprocess() -> None:
+    run = run_script("--device", "cpu")
+    assert run.returncode == 0
+    assert run.stderr == ""  # no warning, nothing else
+    assert "dev_loss        = 0.0027" in run.stdout
+    for name, count in POST_COUNTS.items():
+        assert f"{name:<15} = {count}\n" in run.stdout
+    assert "(-0.5229, -0.9005)  r = 1.0413" in run.stdout
+
+
+BAD_INPUTS = [
+    ["--device", "nonsense"],
+    ["--device", "meta"],  # torch knows it, but it cannot compute anything
+    ["--device", f"cuda:{torch.cuda.device_count()}"],  # one past the last GPU
+    *([] if torch.cuda.is_available() else [["--device", "cuda"]]),
+    ["--epochs", "-1"],
+    ["--epochs", "1.5"],
+    ["--epochs", "ten"],
+    ["--lr", "0"],
+    ["--lr", "-0.5"],
+    ["--lr", "nan"],
+    ["--lr", "inf"],
+    ["--lr", "-inf"],
+    ["--lr", "fast"],
+    ["--samples", "1"],  # one point cannot fill both a train and a dev set
+    ["--samples", "0"],
+    ["--samples", "-5"],
+    ["--samples", "2.5"],
+    ["--seed", str(2**64)],
+    ["--seed", "x"],
+    ["--bogus"],
+    ["--lr"],
+    ["--lr", "1e30", "--epochs", "20"],  # diverges
+]
+
+
+@pytest.mark.parametrize("argv", BAD_INPUTS, ids=" ".join)
+def test_bad_input_exits_2_with_one_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        cc.main(["--device", "cpu", *argv])
+    assert exit.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and ": error: " in err
+
+
+def test_divergence_names_the_epoch(capsys: pytest.CaptureFixture[str]) -> None:
+    # lr 1e30 makes the first update overflow, so epoch 2's loss is the first not finite.
+    with pytest.raises(SystemExit):
+        cc.main(["--device", "cpu", "--lr", "1e30", "--epochs", "20"])
+    assert "not finite from epoch 2 on" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--lr", "-1"], ["--lr", "1e30", "--epochs", "20"]])
+def test_bad_input_from_the_shell_has_no_traceback(argv: list[str]) -> None:
+    run = run_script("--device", "cpu", *argv)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr.startswith("circle_classifier.py: error: ")
+    assert run.stderr.count("\n") == 1
+
+
+# CUDA
+
+
+@needs_cuda
+def test_cuda_run_passes_the_loss_threshold() -> None:
+    result = run_json("--device", "cuda")
+    assert result["device"].startswith("cuda")
+    assert result["dev_loss"] < 0.01
+    assert result["accuracy"] >= 0.99
