@@ -71,36 +71,88 @@ def mean_squared_error(Y_pred: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return ((Y_pred - Y) ** 2).mean()
 
 
+def backprop(params: Params, X: torch.Tensor, Y: torch.Tensor) -> Params:
+    """The gradients of mean_squared_error(forward_pass(params, X), Y), by hand.
+
+    Returns [dW1 (2, 10), db1 (10,), dW2 (10, 5), db2 (5,), dW3 (5, 1), db3 (1,)] for
+    X (N, 2) and Y (N, 1), as autograd would. The forward pass is Z1 = X @ W1 + b1,
+    H1 = relu(Z1), Z2 = H1 @ W2 + b2, H2 = relu(Z2), Z3 = H2 @ W3 + b3 and
+    Y_pred = sigmoid(Z3); dA stands for dLoss/dA, which has the shape of A. The chain
+    rule takes one line a step, from the loss back to W1.
+    """
+    W1, b1, W2, b2, W3, b3 = params
+    N = len(Y)
+    if N == 0:  # no examples, nothing to learn from: autograd says zero too
+        return [torch.zeros_like(p) for p in params]
+    with torch.no_grad():  # no autograd: plain tensor operations, recording nothing
+        # The forward pass again, keeping the activations that the chain rule needs.
+        H1 = torch.relu(X @ W1 + b1)  # (N, 2) @ (2, 10) -> (N, 10)
+        H2 = torch.relu(H1 @ W2 + b2)  # (N, 10) @ (10, 5) -> (N, 5)
+        Y_pred = torch.sigmoid(H2 @ W3 + b3)  # (N, 5) @ (5, 1) -> (N, 1)
+
+        # Loss = mean((Y_pred - Y)^2): each example's share is 2 (Y_pred - Y) / N.
+        dY_pred = 2 / N * (Y_pred - Y)  # (N, 1)
+        # sigmoid'(Z3) = sigmoid(Z3) (1 - sigmoid(Z3)) = Y_pred (1 - Y_pred)
+        dZ3 = dY_pred * (1 - Y_pred) * Y_pred  # (N, 1)
+        # Z3 = H2 @ W3 + b3. A weight's gradient is its input, transposed, @ dZ3 ...
+        dW3 = H2.T @ dZ3  # (5, N) @ (N, 1) -> (5, 1)
+        # ... and b3 was broadcast to all N rows (the post's footnote), so, run
+        # backwards, its gradient is the sum of theirs.
+        db3 = dZ3.sum(0)  # (N, 1) -> (1,)
+        # The input's gradient goes back through the weights, transposed.
+        dH2 = dZ3 @ W3.T  # (N, 1) @ (1, 5) -> (N, 5)
+        # relu'(Z2) is 1 where Z2 > 0, else 0: that is sign(H2), since H2 = relu(Z2),
+        # and one float operation is faster than a comparison and a conversion.
+        dZ2 = dH2 * H2.sign()  # (N, 5)
+        dW2 = H1.T @ dZ2  # (10, N) @ (N, 5) -> (10, 5)
+        db2 = dZ2.sum(0)  # (N, 5) -> (5,)
+        dH1 = dZ2 @ W2.T  # (N, 5) @ (5, 10) -> (N, 10)
+        dZ1 = dH1 * H1.sign()  # (N, 10)
+        dW1 = X.T @ dZ1  # (2, N) @ (N, 10) -> (2, 10)
+        db1 = dZ1.sum(0)  # (N, 10) -> (10,)
+    return [dW1, db1, dW2, db2, dW3, db3]
+
+
 def fit(
     params: Params,
     X: torch.Tensor,
     Y: torch.Tensor,
     epochs: int,
     lr: float,
+    manual_backprop: bool = False,
     log_every: int = 0,
 ) -> list[tuple[int, float]]:
     """Full-batch gradient descent on X (N, 2), Y (N, 1), updating `params` in place.
 
-    An epoch does the post's work and nothing more: it reads nothing back from the
-    device, so a GPU never waits for Python. Only with log_every=k > 0 is the training
-    loss read, every k epochs and at the last: fit returns those [(epoch, loss)], and
-    stops early at one that is not finite.
+    The gradients come from autograd's backward(), as in the post, or with
+    manual_backprop=True from backprop(). An epoch does the post's work and nothing
+    more: it reads nothing back from the device, so a GPU never waits for Python. Only
+    with log_every=k > 0 is the training loss read, every k epochs and at the last: fit
+    returns those [(epoch, loss)], and stops early at one that is not finite.
     """
     history = []
     for epoch in range(1, epochs + 1):
-        # forward pass and loss
-        loss = mean_squared_error(forward_pass(params, X), Y)
-        # backward pass: autograd fills p.grad for every parameter
-        loss.backward()
+        if manual_backprop:
+            # forward and backward pass by hand; the loss itself is not needed
+            grads = backprop(params, X, Y)
+        else:
+            # forward pass and loss
+            loss = mean_squared_error(forward_pass(params, X), Y)
+            # backward pass: autograd fills p.grad for every parameter
+            loss.backward()
+            grads = [p.grad for p in params]
         if log_every and (epoch % log_every == 0 or epoch == epochs):
+            if manual_backprop:  # backprop() needs no loss, so compute one to log
+                with torch.no_grad():
+                    loss = mean_squared_error(forward_pass(params, X), Y)
             history.append((epoch, loss.item()))  # .item() waits for the device
             if not math.isfinite(history[-1][1]):
                 break
         # update: not part of the function being differentiated, so autograd must not
         # record it (and it refuses in-place changes to a leaf that requires grad).
         with torch.no_grad():
-            for p in params:
-                p -= lr * p.grad
+            for p, grad in zip(params, grads):
+                p -= lr * grad
                 # backward() adds to .grad, so clear it for the next epoch
                 p.grad = None
     return history
@@ -159,7 +211,8 @@ def format_report(result: dict[str, Any]) -> str:
     ]
     lines = [
         f"device {r['device']}, seed {r['seed']}, {r['n_train']} train points",
-        f"fit: {r['epochs']} epochs at lr {r['lr']:g} in {r['fit_seconds']:.2f} s",
+        f"fit: {r['epochs']} epochs, lr {r['lr']:g}, {r['backprop']} gradients, "
+        + f"{r['fit_seconds']:.2f} s",
         f"evaluated on {r['n_dev']} dev points:",
         "",
         f"dev_loss        = {r['dev_loss']:.4f}  ({r['dev_loss']:.10g})",
@@ -281,6 +334,13 @@ def build_parser() -> ArgumentParser:
         help="auto (CUDA if there is one, else CPU), cpu, cuda, cuda:N, or another "
         "device torch knows (default: auto)",
     )
+    add(
+        "--backprop",
+        choices=["autograd", "manual"],
+        default="autograd",
+        help="gradients by autograd's backward(), as in the post, or by the hand-written "
+        "backprop() (default: autograd)",
+    )
     add("--json", action="store_true", help="print the results as one JSON object")
     return parser
 
@@ -296,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # a bad flag or value ends the run here
     generator = torch.Generator().manual_seed(args.seed)
+    manual_backprop = args.backprop == "manual"
     try:
         X_train, Y_train, X_dev, Y_dev = generate_datasets(
             generator, args.samples, args.device
@@ -306,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         params = init_network(generator, args.device)
         initial = [p.detach().clone() for p in params]  # to replay a run that diverges
         start = time.perf_counter()
-        fit(params, X_train, Y_train, args.epochs, args.lr)
+        fit(params, X_train, Y_train, args.epochs, args.lr, manual_backprop)
         synchronize(args.device)
         fit_seconds = time.perf_counter() - start
         result = evaluate(params, X_dev, Y_dev)
@@ -321,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
         # Rare, so rather than read the loss every epoch of every run, replay this one
         # reading it every epoch, to name the epoch where it went wrong.
         replay = [p.requires_grad_() for p in initial]
-        history = fit(replay, X_train, Y_train, args.epochs, args.lr, log_every=1)
+        history = fit(
+            replay, X_train, Y_train, args.epochs, args.lr, manual_backprop, log_every=1
+        )
         bad = [epoch for epoch, loss in history if not math.isfinite(loss)]
         epoch = bad[0] if bad else args.epochs
         parser.error(
@@ -341,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         "epochs": args.epochs,
         "lr": args.lr,
         "samples": args.samples,
+        "backprop": args.backprop,
         "device": str(X_dev.device),
         "fit_seconds": fit_seconds,
     }

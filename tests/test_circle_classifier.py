@@ -194,6 +194,136 @@ def test_matches_torch_nn_and_sgd(dtype: torch.dtype, rtol: float) -> None:
     assert not torch.equal(params[0], start[0])  # it did train
 
 
+# Backpropagation by hand, against autograd
+
+SHAPES = [(2, 10), (10,), (10, 5), (5,), (5, 1), (1,)]
+
+
+def random_case(seed: int, n: int, dead: str = "") -> list[torch.Tensor]:
+    """X (n, 2), Y (n, 1) and six parameters, all random (biases and targets too), in
+    float64 on the CPU. dead="some" kills four first-layer neurons for every example,
+    dead="layer" the whole second layer."""
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, 2, generator=generator, dtype=torch.float64) * 10 - 5
+    Y = torch.rand(n, 1, generator=generator, dtype=torch.float64)
+    params = [torch.randn(s, generator=generator, dtype=torch.float64) for s in SHAPES]
+    if dead == "some":
+        params[1][:4] = -1000.0  # |X @ W1| stays far below 1000 for X in [-5, 5)
+    if dead == "layer":
+        params[3][:] = -1000.0
+    return [X, Y, *params]
+
+
+def autograd_gradients(
+    params: list[torch.Tensor], X: torch.Tensor, Y: torch.Tensor
+) -> tuple[torch.Tensor, ...]:
+    """What the post's backward() would put in each p.grad."""
+    params = [p.detach().requires_grad_() for p in params]
+    loss = cc.mean_squared_error(cc.forward_pass(params, X), Y)
+    return torch.autograd.grad(loss, params)
+
+
+def assert_close_to_scale(
+    ours: torch.Tensor, oracle: torch.Tensor, rtol: float
+) -> None:
+    """Equal within rtol of the oracle's largest entry (exactly equal when that is 0)."""
+    assert ours.shape == oracle.shape and ours.dtype == oracle.dtype
+    atol = rtol * oracle.abs().max().item()
+    torch.testing.assert_close(ours, oracle, rtol=rtol, atol=atol)
+
+
+CASES = [
+    (seed, n, dead)
+    for seed in range(4)
+    for n, dead in [
+        (1, ""),
+        (2, ""),
+        (37, ""),
+        (1000, ""),
+        (200, "some"),
+        (200, "layer"),
+    ]
+]
+
+
+@pytest.mark.parametrize(
+    "dtype, rtol",
+    # float64: the same operations, so equal to rounding, far inside 1e-10.
+    # float32: unit roundoff u = 6e-8; a gradient sums N = 1000 examples, which can
+    # lose up to N * u = 6e-5 of its largest term, so 1e-4 bounds any order of summing.
+    [(torch.float64, 1e-10), (torch.float32, 1e-4)],
+)
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
+def test_backprop_equals_autograd(device: str, dtype: torch.dtype, rtol: float) -> None:
+    for seed, n, dead in CASES:
+        X, Y, *params = (t.to(device, dtype) for t in random_case(seed, n, dead))
+        expected = autograd_gradients(params, X, Y)
+        for ours, oracle in zip(cc.backprop(params, X, Y), expected):
+            assert ours.device == oracle.device
+            assert_close_to_scale(ours, oracle, rtol)
+
+
+def test_dead_relus_get_no_gradient() -> None:
+    X, Y, *params = random_case(0, 200, dead="some")
+    dW1, db1, *_ = cc.backprop(params, X, Y)
+    assert not dW1[:, :4].any() and not db1[:4].any()
+    assert dW1[:, 4:].any()
+    X, Y, *params = random_case(0, 200, dead="layer")
+    dW1, db1, dW2, db2, dW3, db3 = cc.backprop(params, X, Y)
+    assert not any(g.any() for g in (dW1, db1, dW2, db2, dW3))
+    assert db3.item() != 0  # only the output bias still learns
+
+
+def test_autograd_passes_gradcheck() -> None:
+    X, Y, *params = random_case(5, 20)
+    params = [p.requires_grad_() for p in params]
+
+    def loss(*params: torch.Tensor) -> torch.Tensor:
+        return cc.mean_squared_error(cc.forward_pass(list(params), X), Y)
+
+    assert torch.autograd.gradcheck(loss, params)
+
+
+def test_backprop_equals_finite_differences() -> None:
+    # Independent of autograd: nudge each parameter entry both ways and watch the loss.
+    X, Y, *params = random_case(6, 20)
+    eps = 1e-6
+    for p, grad in zip(params, cc.backprop(params, X, Y)):
+        for i in range(p.numel()):
+            original = p.view(-1)[i].item()
+            p.view(-1)[i] = original + eps
+            up = cc.mean_squared_error(cc.forward_pass(params, X), Y).item()
+            p.view(-1)[i] = original - eps
+            down = cc.mean_squared_error(cc.forward_pass(params, X), Y).item()
+            p.view(-1)[i] = original
+            assert grad.view(-1)[i].item() == pytest.approx(
+                (up - down) / (2 * eps), abs=1e-7
+            )
+
+
+def test_backprop_of_no_examples_is_zero() -> None:
+    X, Y, *params = random_case(0, 0)
+    expected = autograd_gradients(params, X, Y)
+    for ours, oracle in zip(cc.backprop(params, X, Y), expected):
+        assert torch.equal(ours, oracle) and not ours.any()
+
+
+def test_manual_backprop_reproduces_the_posts_figures(post_run: dict) -> None:
+    manual = run_json("--device", "cpu", "--backprop", "manual")
+    assert {key: manual[key] for key in POST_COUNTS} == POST_COUNTS
+    assert manual["dev_loss"] == pytest.approx(post_run["dev_loss"], rel=1e-4)
+    assert (manual["backprop"], post_run["backprop"]) == ("manual", "autograd")
+
+
+@pytest.mark.parametrize("seed", ["1", "2024"])
+def test_manual_backprop_agrees_with_autograd_on_other_seeds(seed: str) -> None:
+    argv = ["--device", "cpu", "--seed", seed, "--epochs", "300", "--samples", "4000"]
+    autograd = run_json(*argv)
+    manual = run_json(*argv, "--backprop", "manual")
+    assert {k: manual[k] for k in POST_COUNTS} == {k: autograd[k] for k in POST_COUNTS}
+    assert manual["dev_loss"] == pytest.approx(autograd["dev_loss"], rel=1e-4)
+
+
 # Reproducibility
 
 
@@ -300,6 +430,8 @@ BAD_INPUTS = [
     ["--bogus"],
     ["--lr"],
     ["--lr", "1e30", "--epochs", "20"],  # diverges
+    ["--lr", "1e30", "--epochs", "20", "--backprop", "manual"],
+    ["--backprop", "sideways"],
 ]
 
 
@@ -335,8 +467,9 @@ def test_bad_input_from_the_shell_has_no_traceback(argv: list[str]) -> None:
 
 
 @needs_cuda
-def test_cuda_run_passes_the_loss_threshold() -> None:
-    result = run_json("--device", "cuda")
+@pytest.mark.parametrize("backprop", ["autograd", "manual"])
+def test_cuda_run_passes_the_loss_threshold(backprop: str) -> None:
+    result = run_json("--device", "cuda", "--backprop", backprop)
     assert result["device"].startswith("cuda")
     assert result["dev_loss"] < 0.01
     assert result["accuracy"] >= 0.99
