@@ -18,7 +18,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import torch
 
@@ -59,7 +59,10 @@ def init_network(generator: torch.Generator, device: torch.device) -> Params:
 
 
 def forward_pass(params: Params, X: torch.Tensor) -> torch.Tensor:
-    """Map points X (N, 2) to the network's belief (N, 1), in (0, 1), that each is inside."""
+    """Map points X (N, 2) to the network's belief (N, 1), in (0, 1), that each is in.
+
+    A layer is X @ W + b: examples are rows, so each row goes through on its own.
+    """
     W1, b1, W2, b2, W3, b3 = params
     H1 = torch.relu(X @ W1 + b1)  # (N, 2) @ (2, 10) -> (N, 10), + b1 on every row
     H2 = torch.relu(H1 @ W2 + b2)  # (N, 10) @ (10, 5) -> (N, 5)
@@ -121,14 +124,16 @@ def fit(
     lr: float,
     manual_backprop: bool = False,
     log_every: int = 0,
+    log: TextIO | None = None,
 ) -> list[tuple[int, float]]:
     """Full-batch gradient descent on X (N, 2), Y (N, 1), updating `params` in place.
 
     The gradients come from autograd's backward(), as in the post, or with
     manual_backprop=True from backprop(). An epoch does the post's work and nothing
     more: it reads nothing back from the device, so a GPU never waits for Python. Only
-    with log_every=k > 0 is the training loss read, every k epochs and at the last: fit
-    returns those [(epoch, loss)], and stops early at one that is not finite.
+    with log_every=k > 0 is the training loss read, every k epochs and at the last, and
+    printed to `log` if given: fit returns those [(epoch, loss)], and stops early at one
+    that is not finite.
     """
     history = []
     for epoch in range(1, epochs + 1):
@@ -145,8 +150,11 @@ def fit(
             if manual_backprop:  # backprop() needs no loss, so compute one to log
                 with torch.no_grad():
                     loss = mean_squared_error(forward_pass(params, X), Y)
-            history.append((epoch, loss.item()))  # .item() waits for the device
-            if not math.isfinite(history[-1][1]):
+            value = loss.item()  # reading it makes Python wait for the device
+            history.append((epoch, value))
+            if log is not None:
+                print(f"epoch {epoch:>{len(str(epochs))}}  loss {value:.6f}", file=log)
+            if not math.isfinite(value):
                 break
         # update: not part of the function being differentiated, so autograd must not
         # record it (and it refuses in-place changes to a leaf that requires grad).
@@ -183,6 +191,49 @@ def evaluate(
         "false_positive_samples": X_dev[predicted & ~actual].tolist(),
         "false_negative_samples": X_dev[~predicted & actual].tolist(),
     }
+
+
+def decision_map(
+    params: Params, points: list[list[float]], rows: int = 25
+) -> list[str]:
+    """What the network says of the square [-1.5, 1.5]^2, as `rows` lines of text.
+
+    Each of the rows * (2 rows - 1) characters is a cell: '#' where the network says
+    inside, '.' where it says outside, then 'o' on the true unit circle and 'X' on each
+    of `points` ([[x1, x2], ...], say the misclassified dev points) drawn over them.
+    A terminal's characters are about twice as tall as wide, so the columns are half
+    as far apart as the rows, and the circle looks round.
+    """
+    cols = 2 * rows - 1
+    dy = 3 / (rows - 1)  # rows from y = 1.5 down to y = -1.5 ...
+    dx = dy / 2  # ... and columns from x = -1.5 to x = 1.5
+    grid_x, grid_y = torch.meshgrid(
+        torch.linspace(-1.5, 1.5, cols), torch.linspace(1.5, -1.5, rows), indexing="xy"
+    )  # each (rows, cols)
+    cells = torch.stack([grid_x, grid_y], dim=-1).reshape(-1, 2)  # (rows * cols, 2)
+    with torch.no_grad():  # one forward pass over all the cells, on the run's device
+        Y_pred = forward_pass(params, cells.to(params[0].device))  # (rows * cols, 1)
+    inside = (Y_pred > 0.5).view(rows, cols).tolist()  # one read from the device
+    grid = [["#" if cell else "." for cell in row] for row in inside]
+
+    def mark(x: float, y: float, char: str) -> None:
+        row, col = round((1.5 - y) / dy), round((x + 1.5) / dx)
+        if 0 <= row < rows and 0 <= col < cols:
+            grid[row][col] = char
+
+    # The circle: in each row the cells nearest to where it crosses that row, and the
+    # same in each column, so that the line has no gaps where it runs flat or steep.
+    for y in (1.5 - k * dy for k in range(rows)):
+        if abs(y) <= 1:
+            mark(math.sqrt(1 - y * y), y, "o")
+            mark(-math.sqrt(1 - y * y), y, "o")
+    for x in (-1.5 + k * dx for k in range(cols)):
+        if abs(x) <= 1:
+            mark(x, math.sqrt(1 - x * x), "o")
+            mark(x, -math.sqrt(1 - x * x), "o")
+    for x, y in points:
+        mark(x, y, "X")
+    return ["".join(row) for row in grid]
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
@@ -237,6 +288,10 @@ def format_report(result: dict[str, Any]) -> str:
         "false negative samples (predicted outside, actually inside)",
         r["false_negative_samples"],
     )
+    if "boundary" in r:
+        legend = "# network says inside  . outside  o true unit circle  X misclassified"
+        lines += ["", "the plane from -1.5 to 1.5 in x1 (across) and x2 (up):"]
+        lines += [*r["boundary"], legend]
     return "\n".join(lines)
 
 
@@ -338,58 +393,77 @@ def build_parser() -> ArgumentParser:
         "--backprop",
         choices=["autograd", "manual"],
         default="autograd",
-        help="gradients by autograd's backward(), as in the post, or by the hand-written "
+        help="gradients by autograd's backward(), as in the post, or by the hand-made "
         "backprop() (default: autograd)",
     )
-    add("--json", action="store_true", help="print the results as one JSON object")
+    add(
+        "--log-every",
+        type=parse_count(0),
+        default=0,
+        metavar="N",
+        help="print the training loss every N epochs and at the last; 0 prints none, "
+        "as in the post (default: 0)",
+    )
+    add(
+        "--boundary",
+        action="store_true",
+        help="after training, draw what the network says of the plane near the circle",
+    )
+    add(
+        "--json",
+        action="store_true",
+        help="print the results as one JSON object on stdout (a log goes to stderr)",
+    )
     return parser
 
 
 def synchronize(device: torch.device) -> None:
-    """Wait for the work queued on `device`, so that a timer measures the work itself."""
+    """Wait for the work queued on `device`, so that a timer measures the work done."""
     if device.type != "cpu":
         getattr(torch, device.type).synchronize(device)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train the post's network as the command line asks, and print the report."""
-    parser = build_parser()
-    args = parser.parse_args(argv)  # a bad flag or value ends the run here
+class RunError(Exception):
+    """What the user asked for gives no meaningful report (too few samples, say)."""
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """The post's steps, end to end, as the command line asks: the results by name."""
     generator = torch.Generator().manual_seed(args.seed)
+    X_train, Y_train, X_dev, Y_dev = generate_datasets(
+        generator, args.samples, args.device
+    )
+    if len(X_train) == 0 or len(X_dev) == 0:
+        empty = "train" if len(X_train) == 0 else "dev"
+        raise RunError(f"--samples {args.samples} leaves the {empty} set empty")
+    params = init_network(generator, args.device)
+    initial = [p.detach().clone() for p in params]  # to replay a run that diverges
     manual_backprop = args.backprop == "manual"
-    try:
-        X_train, Y_train, X_dev, Y_dev = generate_datasets(
-            generator, args.samples, args.device
-        )
-        if len(X_train) == 0 or len(X_dev) == 0:
-            empty = "train" if len(X_train) == 0 else "dev"
-            parser.error(f"--samples {args.samples} leaves the {empty} set empty")
-        params = init_network(generator, args.device)
-        initial = [p.detach().clone() for p in params]  # to replay a run that diverges
-        start = time.perf_counter()
-        fit(params, X_train, Y_train, args.epochs, args.lr, manual_backprop)
-        synchronize(args.device)
-        fit_seconds = time.perf_counter() - start
-        result = evaluate(params, X_dev, Y_dev)
-    except RuntimeError as error:
-        # Running out of memory is what too large a --samples does, not a bug: say it
-        # plainly. Any other error is a bug, and stays loud.
-        if not ("out of memory" in str(error) or "can't allocate memory" in str(error)):
-            raise
-        parser.error(f"--samples {args.samples} does not fit in {args.device} memory")
+
+    start = time.perf_counter()
+    history = fit(
+        params,
+        X_train,
+        Y_train,
+        args.epochs,
+        args.lr,
+        manual_backprop,
+        args.log_every,
+        log=sys.stderr if args.json else sys.stdout,  # stdout is for the JSON alone
+    )
+    synchronize(args.device)
+    fit_seconds = time.perf_counter() - start
+    result = evaluate(params, X_dev, Y_dev)
 
     if not math.isfinite(result["dev_loss"]):
         # Rare, so rather than read the loss every epoch of every run, replay this one
         # reading it every epoch, to name the epoch where it went wrong.
         replay = [p.requires_grad_() for p in initial]
-        history = fit(
-            replay, X_train, Y_train, args.epochs, args.lr, manual_backprop, log_every=1
-        )
-        bad = [epoch for epoch, loss in history if not math.isfinite(loss)]
-        epoch = bad[0] if bad else args.epochs
-        parser.error(
-            f"training diverged: the loss is not finite from epoch {epoch} on; "
-            f"try a smaller --lr than {args.lr:g}"
+        steps = fit(replay, X_train, Y_train, args.epochs, args.lr, manual_backprop, 1)
+        bad = [epoch for epoch, loss in steps if not math.isfinite(loss)]
+        raise RunError(
+            f"training diverged: the loss is not finite from epoch "
+            f"{bad[0] if bad else args.epochs} on; try a smaller --lr than {args.lr:g}"
         )
 
     tp, fp = result["true_positives"], result["false_positives"]
@@ -407,7 +481,28 @@ def main(argv: list[str] | None = None) -> int:
         "backprop": args.backprop,
         "device": str(X_dev.device),
         "fit_seconds": fit_seconds,
+        "loss_history": history,
     }
+    if args.boundary:
+        mistakes = result["false_positive_samples"] + result["false_negative_samples"]
+        result["boundary"] = decision_map(params, mistakes)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run as the command line asks and print the report; bad input exits with 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)  # a bad flag or value ends the run here
+    try:
+        result = run(args)
+    except RunError as error:
+        parser.error(str(error))
+    except RuntimeError as error:
+        # Running out of memory is what too large a --samples does, not a bug: say it
+        # plainly. Any other error is a bug, and stays loud.
+        if not ("out of memory" in str(error) or "can't allocate memory" in str(error)):
+            raise
+        parser.error(f"--samples {args.samples} does not fit in {args.device} memory")
     print(json.dumps(result) if args.json else format_report(result))
     return 0
 

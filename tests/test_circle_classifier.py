@@ -1,8 +1,9 @@
-"""What circle_classifier.py promises, as tests. Every literal figure here is the post's."""
+"""What circle_classifier.py promises, as tests. The post's figures appear only here."""
 
 import contextlib
 import io
 import json
+import math
 import subprocess
 import sys
 
@@ -17,7 +18,7 @@ needs_cuda = pytest.mark.skipif(
     reason="no CUDA GPU: torch.cuda.is_available() is False",
 )
 
-# The figures the post prints for its run (seed 1337, 10,000 points, 1,000 epochs, lr 0.5).
+# The figures the post prints (seed 1337, 10,000 points, 1,000 epochs, lr 0.5).
 POST_COUNTS = {
     "true_positives": 45,
     "false_positives": 1,
@@ -61,8 +62,9 @@ def rounded(points: list[list[float]]) -> list[list[float]]:
 
 @pytest.fixture(scope="session")
 def post_run() -> dict:
-    """The post's run on the CPU, trained once and shared by the tests that only read it."""
-    return run_json("--device", "cpu")
+    """The post's run on the CPU, trained once, shared by the tests that only read it.
+    Its log and map only read what the run computes: its figures are the post's."""
+    return run_json("--device", "cpu", "--log-every", "100", "--boundary")
 
 
 # The smoke test, and the post's own figures
@@ -226,7 +228,7 @@ def autograd_gradients(
 def assert_close_to_scale(
     ours: torch.Tensor, oracle: torch.Tensor, rtol: float
 ) -> None:
-    """Equal within rtol of the oracle's largest entry (exactly equal when that is 0)."""
+    """Equal to within rtol of the oracle's largest entry (exactly, when that is 0)."""
     assert ours.shape == oracle.shape and ours.dtype == oracle.dtype
     atol = rtol * oracle.abs().max().item()
     torch.testing.assert_close(ours, oracle, rtol=rtol, atol=atol)
@@ -328,7 +330,7 @@ def test_manual_backprop_agrees_with_autograd_on_other_seeds(seed: str) -> None:
 
 
 def test_same_seed_same_result(post_run: dict) -> None:
-    again = run_json("--device", "cpu")
+    again = run_json("--device", "cpu", "--log-every", "100", "--boundary")
     assert {**again, "fit_seconds": 0} == {**post_run, "fit_seconds": 0}
 
 
@@ -368,6 +370,7 @@ def test_json_has_every_field(post_run: dict) -> None:
         "lr": 0.5,
         "samples": 10000,
         "device": "cpu",
+        "backprop": "autograd",
     }
     assert {key: post_run[key] for key in expected} == expected
 
@@ -432,6 +435,9 @@ BAD_INPUTS = [
     ["--lr", "1e30", "--epochs", "20"],  # diverges
     ["--lr", "1e30", "--epochs", "20", "--backprop", "manual"],
     ["--backprop", "sideways"],
+    ["--log-every", "-1"],
+    ["--log-every", "often"],
+    ["--boundary", "yes"],
 ]
 
 
@@ -448,7 +454,7 @@ def test_bad_input_exits_2_with_one_line(
 
 
 def test_divergence_names_the_epoch(capsys: pytest.CaptureFixture[str]) -> None:
-    # lr 1e30 makes the first update overflow, so epoch 2's loss is the first not finite.
+    # lr 1e30 makes the first update overflow: epoch 2's loss is the first not finite.
     with pytest.raises(SystemExit):
         cc.main(["--device", "cpu", "--lr", "1e30", "--epochs", "20"])
     assert "not finite from epoch 2 on" in capsys.readouterr().err
@@ -463,13 +469,155 @@ def test_bad_input_from_the_shell_has_no_traceback(argv: list[str]) -> None:
     assert run.stderr.count("\n") == 1
 
 
+# The training log and the map of the decision boundary
+
+
+def test_log_reads_the_loss_every_n_epochs_and_at_the_last(post_run: dict) -> None:
+    epochs = [epoch for epoch, _ in post_run["loss_history"]]
+    assert epochs == list(range(100, 1001, 100))
+    result = run_json("--device", "cpu", "--epochs", "250", "--log-every", "100")
+    assert [epoch for epoch, _ in result["loss_history"]] == [100, 200, 250]
+
+
+def test_logged_loss_falls(post_run: dict) -> None:
+    losses = [loss for _, loss in post_run["loss_history"]]
+    assert losses[0] > losses[-1]
+    assert losses == sorted(losses, reverse=True)  # and at every logged step, here
+
+
+def test_log_prints_a_line_per_logged_epoch(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cc.main(["--device", "cpu", "--epochs", "50", "--log-every", "10"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = [["epoch", str(epoch)] for epoch in (10, 20, 30, 40, 50)]
+    assert [line.split()[:2] for line in lines[:5]] == expected
+    assert all(float(line.split()[-1]) > 0 for line in lines[:5])
+
+
+def test_no_log_and_no_map_unless_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_json("--device", "cpu", "--epochs", "50")
+    assert result["loss_history"] == [] and "boundary" not in result
+    assert cc.main(["--device", "cpu", "--epochs", "50"]) == 0
+    report = capsys.readouterr().out
+    assert report.startswith("device cpu")
+    assert "#" not in report and "epoch " not in report
+
+
+def test_disabled_logging_reads_no_loss(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, Y, _, _, *params = draw(1337, 1000, CPU)
+    reads = []
+    item = torch.Tensor.item
+
+    def counted(tensor: torch.Tensor) -> float:
+        reads.append(tensor)
+        return item(tensor)
+
+    monkeypatch.setattr(torch.Tensor, "item", counted)
+    for manual_backprop in (False, True):
+        reads.clear()
+        cc.fit(params, X, Y, 30, 0.5, manual_backprop, log_every=0)
+        assert reads == []
+        cc.fit(params, X, Y, 30, 0.5, manual_backprop, log_every=10)
+        assert len(reads) == 3
+
+
+def test_divergence_stops_a_logged_run(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--device", "cpu", "--lr", "1e30", "--epochs", "50", "--log-every", "1"]
+    with pytest.raises(SystemExit):
+        cc.main(argv)
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1].split() == ["epoch", "2", "loss", "nan"]
+    assert "from epoch 2 on" in err
+
+
+def test_json_stays_one_object_with_log_and_map(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--device", "cpu", "--epochs", "200", "--log-every", "100", "--boundary"]
+    assert cc.main([*argv, "--json"]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert [epoch for epoch, _ in result["loss_history"]] == [100, 200]
+    assert err.count("\n") == 2 and err.startswith("epoch 100")
+    assert len(result["boundary"]) == 25
+
+
+def test_map_has_the_promised_size(post_run: dict) -> None:
+    assert len(post_run["boundary"]) == 25
+    assert all(len(row) == 49 for row in post_run["boundary"])
+    assert set("".join(post_run["boundary"])) <= set("#.oX")
+
+
+def test_map_calls_the_centre_inside_and_the_corners_outside(post_run: dict) -> None:
+    rows = post_run["boundary"]
+    assert rows[12][24] == "#"
+    assert rows[0][0] == rows[0][-1] == rows[-1][0] == rows[-1][-1] == "."
+
+
+def cell_centre(row: int, col: int) -> tuple[float, float]:
+    """The point (x1, x2) at the centre of a cell of the 25-row, 49-column map."""
+    return -1.5 + col * 3 / 48, 1.5 - row * 3 / 24
+
+
+def cells_holding(rows: list[str], char: str) -> set[tuple[int, int]]:
+    return {
+        (r, c) for r, row in enumerate(rows) for c, x in enumerate(row) if x == char
+    }
+
+
+def test_map_draws_the_true_circle(post_run: dict) -> None:
+    rows = post_run["boundary"]
+    # where the circle crosses the axes: (1, 0), (-1, 0), (0, 1), (0, -1)
+    assert [rows[12][40], rows[12][8], rows[4][24], rows[20][24]] == ["o"] * 4
+    ring = cells_holding(rows, "o")
+    assert len(ring) > 60  # enough to go round
+    for r, c in ring:  # and every one of them on the circle, to within half a cell
+        assert abs(math.hypot(*cell_centre(r, c)) - 1) <= 3 / 24 / 2 + 1e-6
+
+
+def test_map_marks_the_misclassified_points(post_run: dict) -> None:
+    points = post_run["false_positive_samples"] + post_run["false_negative_samples"]
+    nearest = {(round((1.5 - x2) * 8), round((x1 + 1.5) * 16)) for x1, x2 in points}
+    assert cells_holding(post_run["boundary"], "X") == nearest
+
+
+def test_map_draws_what_the_network_says() -> None:
+    # A network rigged to say "inside" exactly when x1 + 2 x2 > 0: its output is
+    # sigmoid(100 relu(x1 + 2 x2) - 1). Lopsided, so a map flipped or turned fails.
+    W1 = torch.tensor([[1.0] + [0.0] * 9, [2.0] + [0.0] * 9])
+    W2 = torch.zeros(10, 5)
+    W2[0, 0] = 1.0
+    W3 = torch.tensor([[100.0], [0.0], [0.0], [0.0], [0.0]])
+    params = [W1, torch.zeros(10), W2, torch.zeros(5), W3, torch.tensor([-1.0])]
+    rows = cc.decision_map(params, [[-0.5, 0.5]])
+    assert cells_holding(rows, "X") == {(8, 16)}
+    drawn = cells_holding(rows, "#") | cells_holding(rows, ".")
+    assert len(drawn) > 1000
+    for r, c in drawn:
+        x1, x2 = cell_centre(r, c)
+        assert (rows[r][c] == "#") == (x1 + 2 * x2 > 0)
+
+
 # CUDA
 
 
 @needs_cuda
 @pytest.mark.parametrize("backprop", ["autograd", "manual"])
 def test_cuda_run_passes_the_loss_threshold(backprop: str) -> None:
-    result = run_json("--device", "cuda", "--backprop", backprop)
+    flags = ["--backprop", backprop, "--log-every", "100", "--boundary"]
+    result = run_json("--device", "cuda", *flags)
     assert result["device"].startswith("cuda")
     assert result["dev_loss"] < 0.01
     assert result["accuracy"] >= 0.99
+    assert result["boundary"][12][24] == "#"
+
+
+@needs_cuda
+@pytest.mark.parametrize("manual_backprop", [False, True])
+def test_fit_never_waits_for_the_gpu(manual_backprop: bool) -> None:
+    X, Y, _, _, *params = draw(1337, 10000, torch.device("cuda"))
+    cc.fit(params, X, Y, 1, 0.5, manual_backprop)  # warm up: the first use sets up CUDA
+    torch.cuda.set_sync_debug_mode("error")  # any host sync now raises
+    try:
+        cc.fit(params, X, Y, 20, 0.5, manual_backprop)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
