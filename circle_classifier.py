@@ -311,7 +311,9 @@ def parse_count(minimum: int) -> Callable[[str], int]:
         except ValueError:
             value = minimum - 1
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}")
+            raise argparse.ArgumentTypeError(
+                f"must be an integer >= {minimum}, not {text}"
+            )
         return value
 
     return parse
@@ -353,7 +355,8 @@ def parse_device(name: str) -> torch.device:
         raise argparse.ArgumentTypeError(f"no {device.type} device here: {name}")
     count = backend.device_count() if hasattr(backend, "device_count") else 1
     if device.index is not None and device.index >= count:
-        raise argparse.ArgumentTypeError(f"{name}: this machine has {count}")
+        last = f"{device.type}:{count - 1}"
+        raise argparse.ArgumentTypeError(f"{name}: the last device here is {last}")
     return device
 
 
