@@ -9,6 +9,8 @@ the dev points it got wrong, under the post's names.
 
 Run it:   python circle_classifier.py          the post's run (seed 1337, 1000 epochs)
           python circle_classifier.py --json   the same figures as one JSON object
+          ... --backprop manual                gradients by the chain rule, by hand
+          ... --log-every 100 --boundary       the loss as it falls; a map of the plane
 Test it:  python -m pytest
 """
 
