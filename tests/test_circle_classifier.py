@@ -139,18 +139,24 @@ def test_labels_say_inside_the_unit_circle() -> None:
     assert 0 < Y_train.sum() < len(Y_train)
 
 
-def test_evaluate_counts_by_hand() -> None:
-    # Four points, one in each cell of the confusion matrix, and a network rigged to say
-    # "inside" exactly when x1 > 0: its output is sigmoid(100 * relu(x1) - 1).
-    X = torch.tensor([[0.5, 0.0], [3.0, 0.0], [-3.0, 0.0], [-0.5, 0.0]])
-    Y = torch.tensor([[1.0], [0.0], [0.0], [1.0]])
-    W1 = torch.tensor([[1.0] + [0.0] * 9, [0.0] * 10])
+def rigged_network(a: float) -> list[torch.Tensor]:
+    """Parameters that say "inside" exactly when x1 + a x2 > 0: the network's output is
+    sigmoid(100 relu(x1 + a x2) - 1), through one neuron of each hidden layer."""
+    W1 = torch.zeros(2, 10)
+    W1[:, 0] = torch.tensor([1.0, a])
     W2 = torch.zeros(10, 5)
     W2[0, 0] = 1.0
-    W3 = torch.tensor([[100.0], [0.0], [0.0], [0.0], [0.0]])
-    b3 = torch.tensor([-1.0])
-    params = [W1, torch.zeros(10), W2, torch.zeros(5), W3, b3]
-    result = cc.evaluate(params, X, Y)
+    W3 = torch.zeros(5, 1)
+    W3[0, 0] = 100.0
+    return [W1, torch.zeros(10), W2, torch.zeros(5), W3, torch.tensor([-1.0])]
+
+
+def test_evaluate_counts_by_hand() -> None:
+    # Four points, one in each cell of the confusion matrix, and a network that says
+    # "inside" exactly when x1 > 0.
+    X = torch.tensor([[0.5, 0.0], [3.0, 0.0], [-3.0, 0.0], [-0.5, 0.0]])
+    Y = torch.tensor([[1.0], [0.0], [0.0], [1.0]])
+    result = cc.evaluate(rigged_network(0.0), X, Y)
     assert [result[key] for key in POST_COUNTS] == [1, 1, 1, 1]
     assert result["false_positive_samples"] == [[3.0, 0.0]]
     assert result["false_negative_samples"] == [[-0.5, 0.0]]
@@ -581,14 +587,8 @@ def test_map_marks_the_misclassified_points(post_run: dict) -> None:
 
 
 def test_map_draws_what_the_network_says() -> None:
-    # A network rigged to say "inside" exactly when x1 + 2 x2 > 0: its output is
-    # sigmoid(100 relu(x1 + 2 x2) - 1). Lopsided, so a map flipped or turned fails.
-    W1 = torch.tensor([[1.0] + [0.0] * 9, [2.0] + [0.0] * 9])
-    W2 = torch.zeros(10, 5)
-    W2[0, 0] = 1.0
-    W3 = torch.tensor([[100.0], [0.0], [0.0], [0.0], [0.0]])
-    params = [W1, torch.zeros(10), W2, torch.zeros(5), W3, torch.tensor([-1.0])]
-    rows = cc.decision_map(params, [[-0.5, 0.5]])
+    # "Inside" exactly when x1 + 2 x2 > 0: lopsided, so a map flipped or turned fails.
+    rows = cc.decision_map(rigged_network(2.0), [[-0.5, 0.5]])
     assert cells_holding(rows, "X") == {(8, 16)}
     drawn = cells_holding(rows, "#") | cells_holding(rows, ".")
     assert len(drawn) > 1000
