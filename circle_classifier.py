@@ -26,6 +26,13 @@ import torch
 
 # The six parameters travel together, always in this order: [W1, b1, W2, b2, W3, b3].
 Params = list[torch.Tensor]
+# The post's names for the four cells of the confusion matrix; inside is positive.
+POST_COUNT_NAMES = [
+    "true_positives",
+    "false_positives",
+    "true_negatives",
+    "false_negatives",
+]
 
 
 def generate_datasets(
@@ -195,6 +202,38 @@ def evaluate(
     }
 
 
+def assess(
+    params: Params,
+    X_train: torch.Tensor,
+    Y_train: torch.Tensor,
+    X_dev: torch.Tensor,
+    Y_dev: torch.Tensor,
+) -> dict[str, Any]:
+    """What the post's figures are measured against, computed once after training.
+
+    X_train (n_train, 2), Y_train (n_train, 1), X_dev (n_dev, 2), Y_dev (n_dev, 1).
+    Returns the training loss (beside the dev loss, it shows over-fitting), the dev loss
+    of the best constant output (the training set's share of points inside, said for
+    every point), the accuracy of always answering "outside", and how many neurons of
+    each hidden layer are dead: off for every training point, so they learn no more.
+    """
+    W1, b1, W2, b2, _, _ = params
+    with torch.no_grad():
+        train_loss = mean_squared_error(forward_pass(params, X_train), Y_train)
+        share_inside = Y_train.mean()  # the constant that minimises the training loss
+        constant_dev_loss = mean_squared_error(share_inside.expand_as(Y_dev), Y_dev)
+        H1 = torch.relu(X_train @ W1 + b1)  # (n_train, 10), as in forward_pass
+        H2 = torch.relu(H1 @ W2 + b2)  # (n_train, 5)
+        dead = [int((H == 0).all(0).sum()) for H in (H1, H2)]  # per layer
+    return {
+        "train_loss": train_loss.item(),
+        "constant_output": share_inside.item(),
+        "constant_dev_loss": constant_dev_loss.item(),
+        "baseline_accuracy": (Y_dev == 0).sum().item() / len(Y_dev),
+        "dead_neurons": dead,
+    }
+
+
 def decision_map(
     params: Params, points: list[list[float]], rows: int = 25
 ) -> list[str]:
@@ -256,6 +295,7 @@ def format_points(label: str, samples: list[list[float]], shown: int = 10) -> li
 def format_report(result: dict[str, Any]) -> str:
     """The report: the post's figures under its names, then what a reader asks next."""
     r = result
+    dead = r["dead_neurons"]
     tp, fp = r["true_positives"], r["false_positives"]
     tn, fn = r["true_negatives"], r["false_negatives"]
     rates = [
@@ -279,6 +319,20 @@ def format_report(result: dict[str, Any]) -> str:
         f"actually outside   {fp:>16}   {tn:>17}",
         "   ".join(rates),
         "",
+        # The post calls the loss low and the mistakes few: against what?
+        "measured against:",
+        f"train_loss      = {r['train_loss']:.4f}  (the loss on the points it trained on)",
+        f"constant output = {r['constant_output']:.4f}  (the train set's share inside, "
+        + f"said of every point): dev_loss {r['constant_dev_loss']:.4f}",
+        f"always outside  = accuracy {r['baseline_accuracy']:.2%}  (the network: "
+        + f"{r['accuracy']:.2%})",
+        f"dead neurons    = {dead[0]} of 10, {dead[1]} of 5  (off for every train point)",
+        *(
+            ["learned nothing: it gives the same answer for every dev point"]
+            if r["learned_nothing"]
+            else []
+        ),
+        "",
         # The post's point is that the mistakes lie near the circle: show how near.
         "misclassified dev points, with r = their distance from the origin:",
     ]
@@ -294,6 +348,102 @@ def format_report(result: dict[str, Any]) -> str:
         legend = "# network says inside  . outside  o true unit circle  X misclassified"
         lines += ["", "the plane from -1.5 to 1.5 in x1 (across) and x2 (up):"]
         lines += [*r["boundary"], legend]
+    return "\n".join(lines)
+
+
+def quartiles(values: list[float]) -> dict[str, float]:
+    """The minimum, quartiles, median and maximum of values (at least one).
+
+    Between two sorted values a quartile is interpolated linearly, as numpy's default.
+    """
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        position = q * (len(ordered) - 1)
+        low = math.floor(position)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (position - low) * (ordered[high] - ordered[low])
+
+    return {
+        "min": at(0),
+        "q1": at(0.25),
+        "median": at(0.5),
+        "q3": at(0.75),
+        "max": at(1),
+    }
+
+
+def summarize(runs: list[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """What a sweep's runs say together, and where the run with `seed` stands.
+
+    A run that failed (diverged, say) is counted, and left out of the statistics.
+    """
+    done = [r for r in runs if "error" not in r]
+    summary: dict[str, Any] = {
+        "runs": len(runs),
+        "seeds": [runs[0]["seed"], runs[-1]["seed"]],
+        "learned_nothing": [r["seed"] for r in done if r["learned_nothing"]],
+        "diverged": [r["seed"] for r in runs if r.get("diverged")],
+        "failed": [r["seed"] for r in runs if "error" in r and not r.get("diverged")],
+        "dev_loss": None,
+        "mistakes": None,
+        "rank": None,
+    }
+    if done:
+        summary["dev_loss"] = quartiles([r["dev_loss"] for r in done])
+        mistakes = [r["false_positives"] + r["false_negatives"] for r in done]
+        summary["mistakes"] = quartiles(mistakes)
+    ours = [r["dev_loss"] for r in done if r["seed"] == seed]
+    if ours:  # 1 is the lowest dev loss; ties share the better rank
+        rank = 1 + sum(r["dev_loss"] < ours[0] for r in done)
+        summary["rank"] = {"seed": seed, "rank": rank, "of": len(done)}
+    return summary
+
+
+def format_row(result: dict[str, Any]) -> str:
+    """One line of a sweep: a run's seed and figures, or why it has none."""
+    r = result
+    if "error" in r:
+        return f"seed {r['seed']}  {r['error']}"
+    counts = "  ".join(
+        f"{short} {r[name]}"
+        for short, name in zip(["tp", "fp", "tn", "fn"], POST_COUNT_NAMES)
+    )
+    row = f"seed {r['seed']}  dev_loss {r['dev_loss']:.4f}  {counts}"
+    row += f"  accuracy {r['accuracy']:.2%}  fit {r['fit_seconds']:.2f} s"
+    return row + ("  learned nothing" if r["learned_nothing"] else "")
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary of a sweep, under its rows."""
+    s = summary
+
+    def seeds(label: str, found: list[int]) -> str:
+        return f"{label}: {len(found)}" + (
+            f" (seeds {', '.join(map(str, found))})" if found else ""
+        )
+
+    lines = [
+        f"{s['runs']} runs, seeds {s['seeds'][0]} to {s['seeds'][1]}",
+        seeds("learned nothing", s["learned_nothing"]),
+        seeds("diverged", s["diverged"]),
+    ]
+    if s["failed"]:
+        lines.append(seeds("failed", s["failed"]))
+    for name, style in [("dev_loss", ".4f"), ("mistakes", "g")]:
+        if s[name] is not None:
+            q = s[name]
+            lines.append(
+                f"{name + ':':<10} min {q['min']:{style}}  q1 {q['q1']:{style}}  "
+                f"median {q['median']:{style}}  q3 {q['q3']:{style}}  "
+                f"max {q['max']:{style}}"
+            )
+    if s["rank"] is not None:
+        rank = s["rank"]
+        lines.append(
+            f"seed {rank['seed']} ranks {rank['rank']} of {rank['of']} by dev_loss "
+            "(1 is the lowest)"
+        )
     return "\n".join(lines)
 
 
@@ -382,6 +532,14 @@ def build_parser() -> ArgumentParser:
         help="seed of the one generator behind data and weights (default: 1337)",
     )
     add(
+        "--seeds",
+        type=parse_count(1),
+        default=1,
+        metavar="N",
+        help="run the whole experiment for the N seeds --seed, --seed + 1, ..., a line "
+        "each, then summarize them (default: 1)",
+    )
+    add(
         "--samples",
         type=parse_count(1),
         default=10000,
@@ -432,9 +590,13 @@ class RunError(Exception):
     """What the user asked for gives no meaningful report (too few samples, say)."""
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+class Diverged(RunError):
+    """The loss stopped being finite: a run of a sweep, but no report of its own."""
+
+
+def run(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """The post's steps, end to end, as the command line asks: the results by name."""
-    generator = torch.Generator().manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(seed)
     X_train, Y_train, X_dev, Y_dev = generate_datasets(
         generator, args.samples, args.device
     )
@@ -466,20 +628,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         replay = [p.requires_grad_() for p in initial]
         steps = fit(replay, X_train, Y_train, args.epochs, args.lr, manual_backprop, 1)
         bad = [epoch for epoch, loss in steps if not math.isfinite(loss)]
-        raise RunError(
+        raise Diverged(
             f"training diverged: the loss is not finite from epoch "
             f"{bad[0] if bad else args.epochs} on; try a smaller --lr than {args.lr:g}"
         )
 
     tp, fp = result["true_positives"], result["false_positives"]
     tn, fn = result["true_negatives"], result["false_negatives"]
+    result |= assess(params, X_train, Y_train, X_dev, Y_dev)
     result |= {
+        # the same answer for every dev point, however accurate that looks
+        "learned_nothing": tp + fp == 0 or tn + fn == 0,
         "accuracy": ratio(tp + tn, len(X_dev)),
         "precision": ratio(tp, tp + fp),
         "recall": ratio(tp, tp + fn),
         "n_train": len(X_train),
         "n_dev": len(X_dev),
-        "seed": args.seed,
+        "seed": seed,
         "epochs": args.epochs,
         "lr": args.lr,
         "samples": args.samples,
@@ -494,12 +659,52 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def sweep(args: argparse.Namespace, rows: TextIO) -> dict[str, Any]:
+    """Run the whole experiment for seeds --seed, --seed + 1, ..., one after another.
+
+    Each run is exactly the single run with its seed; a line for each goes to `rows`
+    as it finishes. A run that fails (diverges, say) is a row too, and the sweep goes on.
+    """
+    runs = []
+    for seed in range(args.seed, args.seed + args.seeds):
+        try:
+            result = run(args, seed)
+        except RunError as error:
+            result = {
+                "seed": seed,
+                "error": str(error),
+                "diverged": isinstance(error, Diverged),
+            }
+        runs.append(result)
+        print(format_row(result), file=rows, flush=True)
+    return {"runs": runs, "summary": summarize(runs, args.seed)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run as the command line asks and print the report; bad input exits with 2."""
     parser = build_parser()
     args = parser.parse_args(argv)  # a bad flag or value ends the run here
+    if args.seeds > 1 and (args.boundary or args.log_every):
+        flag = "--boundary" if args.boundary else "--log-every"
+        parser.error(f"{flag} is for one run, not a sweep of --seeds {args.seeds}")
+    last = args.seed + args.seeds - 1
     try:
-        result = run(args)
+        parse_seed(str(last))
+    except argparse.ArgumentTypeError:
+        parser.error(
+            f"--seeds {args.seeds} from --seed {args.seed} runs past the "
+            f"seeds torch accepts, to {last}"
+        )
+    try:
+        if args.seeds > 1:
+            results = sweep(args, rows=sys.stderr if args.json else sys.stdout)
+            print(
+                json.dumps(results)
+                if args.json
+                else "\n" + format_summary(results["summary"])
+            )
+            return 0
+        result = run(args, args.seed)
     except RunError as error:
         parser.error(str(error))
     except RuntimeError as error:

@@ -5,6 +5,7 @@ import contextlib
 import io
 import json
 import math
+import statistics
 import subprocess
 import sys
 import warnings
@@ -92,6 +93,7 @@ def post_listing(
                 p -= lr * p.grad
                 p.grad.zero_()
     with torch.no_grad():
+        train_loss = torch.mean((network(X_train) - Y_train) ** 2)
         Y_pred = network(X_dev)
         dev_loss = torch.mean((Y_pred - Y_dev) ** 2)
     said, truth = Y_pred.squeeze(1) > 0.5, Y_dev.squeeze(1) == 1
@@ -105,6 +107,7 @@ def post_listing(
         "false_negative_samples": X_dev[~said & truth].tolist(),
         "n_train": len(X_train),
         "n_dev": len(X_dev),
+        "train_loss": train_loss.item(),
     }
 
 
@@ -558,7 +561,21 @@ def test_report_prints_the_posts_figures_in_their_places(post_run: dict) -> None
         "actually outside                  1                1965",
         "accuracy 99.75%   precision 97.83%   recall 91.84%",
     ]
-    assert lines[16:23] == [
+    assert lines[15:21] == [
+        "measured against:",
+        (
+            f"train_loss      = {post_run['train_loss']:.4f}  (the loss on the points "
+            "it trained on)"
+        ),
+        (
+            "constant output = 0.0293  (the train set's share inside, said of every "
+            f"point): dev_loss {post_run['constant_dev_loss']:.4f}"
+        ),
+        "always outside  = accuracy 97.57%  (the network: 99.75%)",
+        "dead neurons    = 0 of 10, 1 of 5  (off for every train point)",
+        "",
+    ]
+    assert lines[22:29] == [
         "false positive samples (predicted inside, actually outside): 1",
         "  (-0.5229, -0.9005)  r = 1.0413",
         "false negative samples (predicted outside, actually inside): 4",
@@ -772,6 +789,260 @@ def test_bad_input_from_the_shell_has_no_traceback(argv: list[str]) -> None:
     assert run.stdout == ""
     assert run.stderr.startswith("circle_classifier.py: error: ")
     assert run.stderr.count("\n") == 1
+
+
+# What the post's figures are measured against
+
+
+def test_baselines_are_what_a_direct_computation_gives(post_run: dict) -> None:
+    # A direct computation on the post's data: the share of insiders in the training
+    # set, said of every dev point, and the accuracy of always answering "outside".
+    _, Y_train, _, Y_dev, *_ = draw(1337, 10000, CPU)
+    share = Y_train.sum().item() / len(Y_train)
+    constant_loss = sum((share - y) ** 2 for y in Y_dev.squeeze(1).tolist()) / 2015
+    assert post_run["constant_output"] == pytest.approx(share, rel=1e-6)
+    assert post_run["constant_dev_loss"] == pytest.approx(constant_loss, rel=1e-5)
+    assert post_run["baseline_accuracy"] == (1965 + 1) / 2015
+    # the scale the post's "low" loss is measured against, and 2 points of accuracy
+    assert f"{post_run['constant_dev_loss']:.3f}" == "0.024"
+    assert f"{post_run['baseline_accuracy']:.1%}" == "97.6%"
+
+
+def test_train_loss_is_the_loss_of_the_final_parameters(post_run: dict) -> None:
+    listing = post_listing(epochs=1000)
+    assert post_run["train_loss"] == listing["train_loss"]
+    # and no sign of over-fitting at the post's settings: dev loss below train loss
+    assert post_run["dev_loss"] < post_run["train_loss"]
+    assert f"{post_run['train_loss']:.4f}" == "0.0040"
+
+
+def test_dead_neurons_are_counted_per_layer() -> None:
+    # rigged_network: one live neuron in each hidden layer, the others all zero.
+    params = rigged_network(0.0)
+    X = torch.tensor([[0.5, 0.0], [-3.0, 1.0], [2.0, 2.0]])
+    Y = torch.tensor([[1.0], [0.0], [0.0]])
+    assert cc.assess(params, X, Y, X, Y)["dead_neurons"] == [9, 4]
+    params[1][3] = 1.0  # neuron 4 of layer 1 is now on everywhere, but feeds nothing
+    params[3][2] = -1.0  # neuron 3 of layer 2 is off everywhere: still dead
+    assert cc.assess(params, X, Y, X, Y)["dead_neurons"] == [8, 4]
+    params[0][0, 0] = -1.0  # neuron 1 of layer 1 now off at every x1 > 0 ...
+    X_right = X[X[:, 0] > 0]
+    assert cc.assess(params, X_right, Y[:2], X, Y)["dead_neurons"] == [9, 5]
+
+
+def test_dead_neurons_after_the_posts_run(post_run: dict) -> None:
+    assert post_run["dead_neurons"] == [0, 1]
+
+
+@pytest.mark.parametrize("seed", [2, 29])
+def test_a_seed_that_learns_nothing_says_so(
+    seed: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--device", "cpu", "--seed", str(seed), "--epochs", "300"]
+    result = run_json(*argv)
+    assert result["learned_nothing"] is True
+    assert result["true_positives"] == result["false_positives"] == 0
+    assert result["accuracy"] == result["baseline_accuracy"] > 0.96  # looks good ...
+    assert cc.main(argv) == 0
+    report = capsys.readouterr().out
+    assert "learned nothing: it gives the same answer for every dev point\n" in report
+    assert "precision n/a" in report
+
+
+def test_a_seed_that_learns_says_nothing_of_the_kind(post_run: dict) -> None:
+    assert post_run["learned_nothing"] is False
+    assert "learned nothing" not in cc.format_report(post_run)
+
+
+def test_learned_nothing_also_when_it_says_inside_everywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def inside_everywhere(generator: torch.Generator, device: torch.device) -> list:
+        shapes = [(2, 10), (10,), (10, 5), (5,), (5, 1), (1,)]
+        params = [torch.zeros(shape) for shape in shapes]
+        params[5] += 10.0  # b3: the output is sigmoid(10) for every point
+        return [p.requires_grad_() for p in params]
+
+    monkeypatch.setattr(cc, "init_network", inside_everywhere)
+    result = run_json("--device", "cpu", "--epochs", "0", "--samples", "500")
+    assert result["true_negatives"] == result["false_negatives"] == 0
+    assert result["learned_nothing"] is True
+
+
+# A sweep of seeds: is the post's run typical?
+
+# Three quick runs: seed 40 learns nothing in them, 41 and 42 learn.
+SWEEP = ["--device", "cpu", "--epochs", "100", "--samples", "3000", "--lr", "3"]
+SWEEP += ["--seed", "40"]
+
+
+def without_time(result: dict) -> dict:
+    return {**result, "fit_seconds": 0}
+
+
+def test_each_run_of_a_sweep_is_the_single_run_with_its_seed() -> None:
+    sweep = run_json(*SWEEP, "--seeds", "3")
+    assert [run["seed"] for run in sweep["runs"]] == [40, 41, 42]
+    for run in sweep["runs"]:
+        single = run_json(*SWEEP[:-1], str(run["seed"]))
+        assert without_time(run) == without_time(single)
+
+
+def test_a_sweep_prints_a_row_per_run_then_the_summary(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cc.main([*SWEEP, "--seeds", "3"]) == 0
+    out = capsys.readouterr().out
+    rows, summary = out.split("\n\n")
+    assert [row.split()[:2] for row in rows.splitlines()] == [
+        ["seed", "40"],
+        ["seed", "41"],
+        ["seed", "42"],
+    ]
+    runs = run_json(*SWEEP, "--seeds", "3")["runs"]
+    for row, run in zip(rows.splitlines(), runs):
+        counts = [run[key] for key in POST_COUNTS]
+        assert row.startswith(
+            f"seed {run['seed']}  dev_loss {run['dev_loss']:.4f}  tp {counts[0]}  "
+            f"fp {counts[1]}  tn {counts[2]}  fn {counts[3]}  "
+            f"accuracy {run['accuracy']:.2%}  fit "
+        )
+    assert summary.splitlines()[:3] == [
+        "3 runs, seeds 40 to 42",
+        "learned nothing: 1 (seeds 40)",
+        "diverged: 0",
+    ]
+    assert (
+        summary.splitlines()[-1] == "seed 40 ranks 3 of 3 by dev_loss (1 is the lowest)"
+    )
+    assert rows.splitlines()[0].endswith("  learned nothing")
+    assert not rows.splitlines()[1].endswith("  learned nothing")
+
+
+def test_json_sweep_rows_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cc.main([*SWEEP, "--seeds", "2", "--json"]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert set(result) == {"runs", "summary"} and len(result["runs"]) == 2
+    assert [line.split()[:2] for line in err.splitlines()] == [
+        ["seed", "40"],
+        ["seed", "41"],
+    ]
+
+
+def made_run(seed: int, dev_loss: float, mistakes: int, nothing: bool = False) -> dict:
+    return {"seed": seed, "dev_loss": dev_loss, "false_positives": mistakes // 2,
+            "false_negatives": mistakes - mistakes // 2, "learned_nothing": nothing}  # fmt: skip
+
+
+def test_summary_statistics_on_hand_made_runs() -> None:
+    losses = [0.5, 0.1, 0.4, 0.3, 0.9, 0.2, 0.05]
+    mistakes = [10, 3, 8, 6, 40, 4, 2]
+    runs = [made_run(seed, *pair) for seed, pair in enumerate(zip(losses, mistakes))]
+    runs[4]["learned_nothing"] = True
+    runs.insert(2, {"seed": 99, "error": "training diverged: ...", "diverged": True})
+    summary = cc.summarize(runs, seed=3)
+    q1, median, q3 = statistics.quantiles(losses, n=4, method="inclusive")
+    assert summary["dev_loss"] == pytest.approx(
+        {"min": 0.05, "q1": q1, "median": median, "q3": q3, "max": 0.9}
+    )
+    assert summary["dev_loss"]["median"] == pytest.approx(0.3)
+    q1, median, q3 = statistics.quantiles(mistakes, n=4, method="inclusive")
+    assert summary["mistakes"] == {"min": 2, "q1": q1, "median": 6, "q3": q3, "max": 40}
+    assert (summary["runs"], summary["seeds"]) == (8, [0, 6])
+    assert summary["learned_nothing"] == [4] and summary["diverged"] == [99]
+    # seed 3's dev loss, 0.3, is the 4th lowest of the 7 runs that finished
+    assert summary["rank"] == {"seed": 3, "rank": 4, "of": 7}
+    assert cc.summarize(runs, seed=6)["rank"]["rank"] == 1
+    assert cc.summarize(runs, seed=99)["rank"] is None  # it diverged
+
+
+def test_summary_of_an_even_number_of_runs_interpolates() -> None:
+    runs = [made_run(seed, loss, 0) for seed, loss in enumerate([0.4, 0.1, 0.2, 0.3])]
+    quarts = cc.summarize(runs, 0)["dev_loss"]
+    assert quarts == pytest.approx(
+        {"min": 0.1, "q1": 0.175, "median": 0.25, "q3": 0.325, "max": 0.4}
+    )
+    assert cc.summarize(runs[:1], 0)["dev_loss"] == pytest.approx(
+        dict.fromkeys(["min", "q1", "median", "q3", "max"], 0.4)
+    )
+
+
+def test_summary_as_printed() -> None:
+    runs = [made_run(7, 0.0125, 3), made_run(8, 0.5, 9, nothing=True)]
+    runs.append({"seed": 9, "error": "training diverged: ...", "diverged": True})
+    assert cc.format_summary(cc.summarize(runs, 7)).splitlines() == [
+        "3 runs, seeds 7 to 9",
+        "learned nothing: 1 (seeds 8)",
+        "diverged: 1 (seeds 9)",
+        "dev_loss:  min 0.0125  q1 0.1344  median 0.2562  q3 0.3781  max 0.5000",
+        "mistakes:  min 3  q1 4.5  median 6  q3 7.5  max 9",
+        "seed 7 ranks 1 of 2 by dev_loss (1 is the lowest)",
+    ]
+
+
+def test_a_run_that_diverges_is_a_row_of_the_sweep(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--device", "cpu", "--lr", "1e30", "--epochs", "8", "--seeds", "2"]
+    result = run_json(*argv)
+    assert [run["seed"] for run in result["runs"]] == [1337, 1338]
+    assert all(run["diverged"] for run in result["runs"])
+    assert result["runs"][0]["error"].startswith("training diverged: the loss is not")
+    assert result["summary"]["diverged"] == [1337, 1338]
+    assert result["summary"]["rank"] is None
+    assert cc.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "seed 1337  " + result["runs"][0]["error"]
+    assert "diverged: 2 (seeds 1337, 1338)" in lines
+
+
+def test_seeds_1_prints_what_a_single_run_prints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--device", "cpu", "--epochs", "30", "--samples", "1000"]
+    assert cc.main(argv) == 0
+    single = capsys.readouterr().out.splitlines()
+    assert cc.main([*argv, "--seeds", "1"]) == 0
+    again = capsys.readouterr().out.splitlines()
+    assert again[0] == single[0] and again[2:] == single[2:]  # [1] has the fit time
+
+
+BAD_SEEDS = [
+    (["--seeds", "0"], "argument --seeds: must be an integer >= 1, not 0"),
+    (["--seeds=-2"], "argument --seeds: must be an integer >= 1, not -2"),
+    (["--seeds", "many"], "argument --seeds: must be an integer >= 1, not many"),
+    (["--seeds", "2.5"], "argument --seeds: must be an integer >= 1, not 2.5"),
+    (
+        ["--seed", str(2**64 - 2), "--seeds", "3"],
+        (
+            f"--seeds 3 from --seed {2**64 - 2} runs past the seeds torch accepts, "
+            f"to {2**64}"
+        ),
+    ),
+    (
+        ["--seeds", "2", "--boundary"],
+        "--boundary is for one run, not a sweep of --seeds 2",
+    ),
+    (
+        ["--seeds", "3", "--log-every", "5"],
+        "--log-every is for one run, not a sweep of --seeds 3",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "argv, message", BAD_SEEDS, ids=[" ".join(argv) for argv, _ in BAD_SEEDS]
+)
+def test_bad_seeds_exit_2_with_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        cc.main(["--device", "cpu", *argv])
+    assert exit.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.endswith(f": error: {message}\n")
 
 
 # The training log and the map of the decision boundary
