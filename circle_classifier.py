@@ -26,6 +26,8 @@ import torch
 
 # The six parameters travel together, always in this order: [W1, b1, W2, b2, W3, b3].
 Params = list[torch.Tensor]
+# A loss: the network's outputs Y_pred (N, 1) and the labels Y (N, 1) -> a scalar.
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 # The post's names for the four cells of the confusion matrix; inside is positive.
 POST_COUNT_NAMES = [
     "true_positives",
@@ -83,8 +85,31 @@ def mean_squared_error(Y_pred: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return ((Y_pred - Y) ** 2).mean()
 
 
-def backprop(params: Params, X: torch.Tensor, Y: torch.Tensor) -> Params:
-    """The gradients of mean_squared_error(forward_pass(params, X), Y), by hand.
+def binary_cross_entropy(Y_pred: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """The mean of -(Y log Y_pred + (1 - Y) log(1 - Y_pred)) over Y_pred, Y (N, 1).
+
+    The post's other loss, a scalar. As in torch.nn.functional.binary_cross_entropy,
+    each log is clamped at -100, so an output of exactly 0 or 1 costs 100, not infinity.
+    """
+    # Autograd's gradient of log at 0 is 1/0, and times the clamp's 0 that is NaN, not
+    # 0: so no log sees 0. Its input is at least 1e-44 (a float32 subnormal), whose log,
+    # -101.3, the clamp replaces by -100 just as it would replace log(0).
+    log_p = torch.log(Y_pred.clamp(min=1e-44)).clamp(min=-100)  # (N, 1)
+    log_1_minus_p = torch.log((1 - Y_pred).clamp(min=1e-44)).clamp(min=-100)  # (N, 1)
+    return -(Y * log_p + (1 - Y) * log_1_minus_p).mean()
+
+
+# The command line's names for the two losses.
+LOSSES = {"mse": mean_squared_error, "bce": binary_cross_entropy}
+
+
+def backprop(
+    params: Params,
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    loss_fn: Loss = mean_squared_error,
+) -> Params:
+    """The gradients of loss_fn(forward_pass(params, X), Y), by hand.
 
     Returns [dW1 (2, 10), db1 (10,), dW2 (10, 5), db2 (5,), dW3 (5, 1), db3 (1,)] for
     X (N, 2) and Y (N, 1), as autograd would. The forward pass is Z1 = X @ W1 + b1,
@@ -102,10 +127,20 @@ def backprop(params: Params, X: torch.Tensor, Y: torch.Tensor) -> Params:
         H2 = torch.relu(H1 @ W2 + b2)  # (N, 10) @ (10, 5) -> (N, 5)
         Y_pred = torch.sigmoid(H2 @ W3 + b3)  # (N, 5) @ (5, 1) -> (N, 1)
 
-        # Loss = mean((Y_pred - Y)^2): each example's share is 2 (Y_pred - Y) / N.
-        dY_pred = 2 / N * (Y_pred - Y)  # (N, 1)
-        # sigmoid'(Z3) = sigmoid(Z3) (1 - sigmoid(Z3)) = Y_pred (1 - Y_pred)
-        dZ3 = dY_pred * (1 - Y_pred) * Y_pred  # (N, 1)
+        if loss_fn is mean_squared_error:
+            # Loss = mean((Y_pred - Y)^2): each example's share is 2 (Y_pred - Y) / N.
+            dY_pred = 2 / N * (Y_pred - Y)  # (N, 1)
+            # sigmoid'(Z3) = sigmoid(Z3) (1 - sigmoid(Z3)) = Y_pred (1 - Y_pred): small
+            # wherever Y_pred is near 0 or 1, so a sure but wrong output learns slowly.
+            dZ3 = dY_pred * (1 - Y_pred) * Y_pred  # (N, 1)
+        elif loss_fn is binary_cross_entropy:
+            # dLoss/dY_pred = (Y_pred - Y) / (Y_pred (1 - Y_pred) N), and sigmoid'(Z3) is
+            # Y_pred (1 - Y_pred): it cancels. The exact gradient, as torch's
+            # binary_cross_entropy_with_logits gives it; autograd through the clamped
+            # logs gives 0 wherever float32 rounds Y_pred to exactly 0 or 1.
+            dZ3 = (Y_pred - Y) / N  # (N, 1)
+        else:
+            raise ValueError(f"backprop knows no derivative of {loss_fn.__name__}")
         # Z3 = H2 @ W3 + b3. A weight's gradient is its input, transposed, @ dZ3 ...
         dW3 = H2.T @ dZ3  # (5, N) @ (N, 1) -> (5, 1)
         # ... and b3 was broadcast to all N rows (the post's footnote), so, run
@@ -134,6 +169,7 @@ def fit(
     manual_backprop: bool = False,
     log_every: int = 0,
     log: TextIO | None = None,
+    loss_fn: Loss = mean_squared_error,
 ) -> list[tuple[int, float]]:
     """Full-batch gradient descent on X (N, 2), Y (N, 1), updating `params` in place.
 
@@ -148,17 +184,17 @@ def fit(
     for epoch in range(1, epochs + 1):
         if manual_backprop:
             # forward and backward pass by hand; the loss itself is not needed
-            grads = backprop(params, X, Y)
+            grads = backprop(params, X, Y, loss_fn)
         else:
             # forward pass and loss
-            loss = mean_squared_error(forward_pass(params, X), Y)
+            loss = loss_fn(forward_pass(params, X), Y)
             # backward pass: autograd fills p.grad for every parameter
             loss.backward()
             grads = [p.grad for p in params]
         if log_every and (epoch % log_every == 0 or epoch == epochs):
             if manual_backprop:  # backprop() needs no loss, so compute one to log
                 with torch.no_grad():
-                    loss = mean_squared_error(forward_pass(params, X), Y)
+                    loss = loss_fn(forward_pass(params, X), Y)
             value = loss.item()  # reading it makes Python wait for the device
             history.append((epoch, value))
             if log is not None:
@@ -176,7 +212,10 @@ def fit(
 
 
 def evaluate(
-    params: Params, X_dev: torch.Tensor, Y_dev: torch.Tensor
+    params: Params,
+    X_dev: torch.Tensor,
+    Y_dev: torch.Tensor,
+    loss_fn: Loss = mean_squared_error,
 ) -> dict[str, Any]:
     """Score the network on the dev points X_dev (n_dev, 2), Y_dev (n_dev, 1).
 
@@ -185,7 +224,7 @@ def evaluate(
     """
     with torch.no_grad():  # nothing here is trained, so there is no graph to record
         Y_pred = forward_pass(params, X_dev)
-        dev_loss = mean_squared_error(Y_pred, Y_dev)
+        dev_loss = loss_fn(Y_pred, Y_dev)
         predicted = (Y_pred > 0.5).squeeze(1)  # (n_dev,) booleans
         actual = (Y_dev == 1).squeeze(1)  # (n_dev,)
         cells = [predicted & actual, predicted & ~actual, ~predicted & ~actual]
@@ -208,6 +247,7 @@ def assess(
     Y_train: torch.Tensor,
     X_dev: torch.Tensor,
     Y_dev: torch.Tensor,
+    loss_fn: Loss = mean_squared_error,
 ) -> dict[str, Any]:
     """What the post's figures are measured against, computed once after training.
 
@@ -219,9 +259,9 @@ def assess(
     """
     W1, b1, W2, b2, _, _ = params
     with torch.no_grad():
-        train_loss = mean_squared_error(forward_pass(params, X_train), Y_train)
+        train_loss = loss_fn(forward_pass(params, X_train), Y_train)
         share_inside = Y_train.mean()  # the constant that minimises the training loss
-        constant_dev_loss = mean_squared_error(share_inside.expand_as(Y_dev), Y_dev)
+        constant_dev_loss = loss_fn(share_inside.expand_as(Y_dev), Y_dev)
         H1 = torch.relu(X_train @ W1 + b1)  # (n_train, 10), as in forward_pass
         H2 = torch.relu(H1 @ W2 + b2)  # (n_train, 5)
         dead = [int((H == 0).all(0).sum()) for H in (H1, H2)]  # per layer
@@ -292,6 +332,15 @@ def format_points(label: str, samples: list[list[float]], shown: int = 10) -> li
     return lines
 
 
+# With cross entropy the two ways to the gradients are not the same training run.
+GRADIENT_NOTES = {
+    ("mse", "autograd"): "",
+    ("mse", "manual"): "",
+    ("bce", "autograd"): " (clamped, as torch's binary_cross_entropy)",
+    ("bce", "manual"): " (exact, as binary_cross_entropy_with_logits)",
+}
+
+
 def format_report(result: dict[str, Any]) -> str:
     """The report: the post's figures under its names, then what a reader asks next."""
     r = result
@@ -304,7 +353,8 @@ def format_report(result: dict[str, Any]) -> str:
     ]
     lines = [
         f"device {r['device']}, seed {r['seed']}, {r['n_train']} train points",
-        f"fit: {r['epochs']} epochs, lr {r['lr']:g}, {r['backprop']} gradients, "
+        f"fit: {r['epochs']} epochs, lr {r['lr']:g}, {r['loss']} loss, "
+        + f"{r['backprop']} gradients{GRADIENT_NOTES[r['loss'], r['backprop']]}, "
         + f"{r['fit_seconds']:.2f} s",
         f"evaluated on {r['n_dev']} dev points:",
         "",
@@ -560,6 +610,16 @@ def build_parser() -> ArgumentParser:
         "backprop() (default: autograd)",
     )
     add(
+        "--loss",
+        choices=list(LOSSES),
+        default="mse",
+        help="the loss trained: mse, the post's mean squared error, or bce, the binary "
+        "cross entropy it names. With bce, --backprop autograd differentiates the "
+        "clamped logs as torch's binary_cross_entropy does (no gradient where an "
+        "output rounds to 0 or 1); --backprop manual takes the exact gradient, as "
+        "binary_cross_entropy_with_logits (default: mse)",
+    )
+    add(
         "--log-every",
         type=parse_count(0),
         default=0,
@@ -606,6 +666,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     params = init_network(generator, args.device)
     initial = [p.detach().clone() for p in params]  # to replay a run that diverges
     manual_backprop = args.backprop == "manual"
+    loss_fn = LOSSES[args.loss]
 
     start = time.perf_counter()
     history = fit(
@@ -617,16 +678,26 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         manual_backprop,
         args.log_every,
         log=sys.stderr if args.json else sys.stdout,  # stdout is for the JSON alone
+        loss_fn=loss_fn,
     )
     synchronize(args.device)
     fit_seconds = time.perf_counter() - start
-    result = evaluate(params, X_dev, Y_dev)
+    result = evaluate(params, X_dev, Y_dev, loss_fn)
 
     if not math.isfinite(result["dev_loss"]):
         # Rare, so rather than read the loss every epoch of every run, replay this one
         # reading it every epoch, to name the epoch where it went wrong.
         replay = [p.requires_grad_() for p in initial]
-        steps = fit(replay, X_train, Y_train, args.epochs, args.lr, manual_backprop, 1)
+        steps = fit(
+            replay,
+            X_train,
+            Y_train,
+            args.epochs,
+            args.lr,
+            manual_backprop,
+            1,
+            loss_fn=loss_fn,
+        )
         bad = [epoch for epoch, loss in steps if not math.isfinite(loss)]
         raise Diverged(
             f"training diverged: the loss is not finite from epoch "
@@ -635,7 +706,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, Any]:
 
     tp, fp = result["true_positives"], result["false_positives"]
     tn, fn = result["true_negatives"], result["false_negatives"]
-    result |= assess(params, X_train, Y_train, X_dev, Y_dev)
+    result |= assess(params, X_train, Y_train, X_dev, Y_dev, loss_fn)
     result |= {
         # the same answer for every dev point, however accurate that looks
         "learned_nothing": tp + fp == 0 or tn + fn == 0,
@@ -649,6 +720,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         "lr": args.lr,
         "samples": args.samples,
         "backprop": args.backprop,
+        "loss": args.loss,
         "device": str(X_dev.device),
         "fit_seconds": fit_seconds,
         "loss_history": history,

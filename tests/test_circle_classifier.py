@@ -12,6 +12,7 @@ import warnings
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 import circle_classifier as cc
 
@@ -63,11 +64,25 @@ def rounded(points: list[list[float]]) -> list[list[float]]:
     return [[round(x, 4) for x in point] for point in points]
 
 
+# The losses the listing can train with, each of the logit Z (N, 1) and the labels Y.
+LISTING_LOSSES = {
+    "mse": lambda Z, Y: torch.mean((torch.sigmoid(Z) - Y) ** 2),  # the post's
+    "bce": lambda Z, Y: F.binary_cross_entropy(torch.sigmoid(Z), Y),
+    "bce_with_logits": lambda Z, Y: F.binary_cross_entropy_with_logits(Z, Y),
+}
+
+
 def post_listing(
-    seed: int = 1337, samples: int = 10000, epochs: int = 1000, lr: float = 0.5
+    seed: int = 1337,
+    samples: int = 10000,
+    epochs: int = 1000,
+    lr: float = 0.5,
+    loss: str = "mse",
 ) -> dict:
     """The post's listing, written out again here in its own loop and sharing no code
-    with the script: on any machine, the script must compute exactly what this does."""
+    with the script: on any machine, the script must compute exactly what this does.
+    `loss` swaps the post's loss for one of torch's cross entropies."""
+    loss_of_logit = LISTING_LOSSES[loss]
     g = torch.Generator().manual_seed(seed)
     X = torch.rand(samples, 2, generator=g) * 10 - 5
     Y = (X[:, 0] ** 2 + X[:, 1] ** 2 < 1).float().unsqueeze(1)
@@ -80,22 +95,21 @@ def post_listing(
     b2 = torch.zeros(5, requires_grad=True)
     b3 = torch.zeros(1, requires_grad=True)
 
-    def network(X: torch.Tensor) -> torch.Tensor:
+    def logit(X: torch.Tensor) -> torch.Tensor:
         h1 = torch.relu(X @ W1 + b1)
         h2 = torch.relu(h1 @ W2 + b2)
-        return torch.sigmoid(h2 @ W3 + b3)
+        return h2 @ W3 + b3  # the network's output is its sigmoid
 
     for _ in range(epochs):
-        loss = torch.mean((network(X_train) - Y_train) ** 2)
-        loss.backward()
+        loss_of_logit(logit(X_train), Y_train).backward()
         with torch.no_grad():
             for p in [W1, b1, W2, b2, W3, b3]:
                 p -= lr * p.grad
                 p.grad.zero_()
     with torch.no_grad():
-        train_loss = torch.mean((network(X_train) - Y_train) ** 2)
-        Y_pred = network(X_dev)
-        dev_loss = torch.mean((Y_pred - Y_dev) ** 2)
+        train_loss = loss_of_logit(logit(X_train), Y_train)
+        Y_pred = torch.sigmoid(logit(X_dev))
+        dev_loss = loss_of_logit(logit(X_dev), Y_dev)
     said, truth = Y_pred.squeeze(1) > 0.5, Y_dev.squeeze(1) == 1
     return {
         "dev_loss": dev_loss.item(),
@@ -139,10 +153,18 @@ def test_reproduces_published_figures(post_run: dict) -> None:
     assert (post_run["n_train"], post_run["n_dev"]) == (7985, 2015)
 
 
-def test_computes_bit_for_bit_what_the_posts_listing_computes(post_run: dict) -> None:
-    # On whatever machine this runs, every digit equals the post's own loop's here.
-    listing = post_listing()
-    assert {key: post_run[key] for key in listing} == listing
+@pytest.fixture(scope="session")
+def listing_run() -> dict:
+    """What the post's listing computes at its settings, on this machine."""
+    return post_listing()
+
+
+def test_computes_bit_for_bit_what_the_posts_listing_computes(
+    post_run: dict, listing_run: dict
+) -> None:
+    # On whatever machine this runs, every digit equals the post's own loop's here:
+    # the dev loss, the training loss, the counts and the points.
+    assert {key: post_run[key] for key in listing_run} == listing_run
 
 
 @pytest.mark.parametrize(
@@ -262,7 +284,7 @@ def test_an_output_of_exactly_one_half_says_outside() -> None:
 )
 def test_matches_torch_nn_and_sgd(dtype: torch.dtype, rtol: float) -> None:
     X_train, Y_train, _, _, *start = draw(1337, 10000, CPU)
-    X, Y = X_train.to(dtype), Y_train.to(dtype)
+    X, Y = X_train[:3000].to(dtype), Y_train[:3000].to(dtype)
     params = [p.detach().to(dtype, copy=True).requires_grad_() for p in start]
     net = torch.nn.Sequential(
         torch.nn.Linear(2, 10), torch.nn.ReLU(),
@@ -440,6 +462,190 @@ def test_manual_backprop_trains_with_backprop(monkeypatch: pytest.MonkeyPatch) -
     assert len(calls) == 7 and manual["backprop"] == "manual"
 
 
+# The post's other loss: binary cross entropy
+
+
+def saturating_case(dtype: torch.dtype) -> list[torch.Tensor]:
+    """X (300, 2), labels Y (300, 1) and parameters large enough that many outputs
+    are exactly 0 or 1 in `dtype`, some of them wrong."""
+    X, _, *params = random_case(7, 300)
+    Y = (X.norm(dim=1, keepdim=True) < 2.5).double()
+    return [t.to(dtype) for t in (X, Y, *(p * 12 for p in params))]
+
+
+def test_binary_cross_entropy_equals_torchs() -> None:
+    generator = torch.Generator().manual_seed(3)
+    Y_pred = torch.rand(1000, 1, generator=generator)
+    Y = (torch.rand(1000, 1, generator=generator) < 0.3).float()
+    torch.testing.assert_close(
+        cc.binary_cross_entropy(Y_pred, Y), F.binary_cross_entropy(Y_pred, Y)
+    )
+    # outputs of exactly 0 and 1, right and wrong: the clamp makes a wrong one cost 100
+    Y_pred = torch.tensor([[0.0], [0.0], [1.0], [1.0], [0.25]])
+    Y = torch.tensor([[0.0], [1.0], [0.0], [1.0], [1.0]])
+    ours = cc.binary_cross_entropy(Y_pred, Y)
+    torch.testing.assert_close(ours, F.binary_cross_entropy(Y_pred, Y))
+    assert ours.item() == pytest.approx((100 + 100 - math.log(0.25)) / 5)
+
+
+def test_binary_cross_entropy_has_finite_gradients_at_0_and_1() -> None:
+    Y_pred = torch.tensor([[0.0], [0.0], [1.0], [1.0], [0.25]], requires_grad=True)
+    Y = torch.tensor([[0.0], [1.0], [0.0], [1.0], [1.0]])
+    cc.binary_cross_entropy(Y_pred, Y).backward()
+    assert torch.isfinite(Y_pred.grad).all()
+    assert Y_pred.grad[4].item() == pytest.approx(-1 / 0.25 / 5)
+
+
+def bce_autograd_gradients(
+    params: list[torch.Tensor], X: torch.Tensor, Y: torch.Tensor, through: str
+) -> tuple[torch.Tensor, ...]:
+    """Autograd's gradients of the cross entropy: through torch's loss on the logit
+    ("logits"), or through cc.binary_cross_entropy on the output ("output")."""
+    params = [p.detach().requires_grad_() for p in params]
+    W1, b1, W2, b2, W3, b3 = params
+    Z3 = torch.relu(torch.relu(X @ W1 + b1) @ W2 + b2) @ W3 + b3
+    if through == "logits":
+        loss = F.binary_cross_entropy_with_logits(Z3, Y)
+    else:
+        loss = cc.binary_cross_entropy(torch.sigmoid(Z3), Y)
+    return torch.autograd.grad(loss, params)
+
+
+@pytest.mark.parametrize(
+    "dtype, rtol",
+    # float64: the same operations up to rounding. float32: as for the squared error,
+    # a sum of N = 1000 terms may lose N u = 6e-5 of its largest one.
+    [(torch.float64, 1e-10), (torch.float32, 1e-4)],
+)
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
+def test_backprop_of_cross_entropy_equals_autograd_with_logits(
+    device: str, dtype: torch.dtype, rtol: float
+) -> None:
+    cases = [random_case(seed, n, dead) for seed, n, dead in CASES]
+    cases += [saturating_case(torch.float64)]
+    for X, Y, *params in cases:
+        X, Y, *params = (t.to(device, dtype) for t in (X, Y.round(), *params))
+        ours = cc.backprop(params, X, Y, cc.binary_cross_entropy)
+        for grad, oracle in zip(ours, bce_autograd_gradients(params, X, Y, "logits")):
+            assert torch.isfinite(grad).all()
+            assert_close_to_scale(grad, oracle, rtol)
+
+
+def test_saturated_outputs_are_there_and_only_autograd_loses_them() -> None:
+    X, Y, *params = saturating_case(torch.float32)
+    Y_pred = cc.forward_pass(params, X)
+    saturated = (Y_pred == 0) | (Y_pred == 1)
+    wrong = saturated & (Y_pred != Y)
+    assert saturated.sum() > 50 and wrong.sum() > 5
+    clamped = bce_autograd_gradients(params, X, Y, "output")
+    exact = cc.backprop(params, X, Y, cc.binary_cross_entropy)
+    assert all(torch.isfinite(g).all() for g in (*clamped, *exact))
+    # the output's bias: autograd leaves out the points that are surely wrong
+    assert not torch.allclose(clamped[5], exact[5], rtol=1e-3)
+    kept = ~saturated.squeeze(1)
+    again = bce_autograd_gradients(params, X[kept], Y[kept], "output")
+    exact_kept = cc.backprop(params, X[kept], Y[kept], cc.binary_cross_entropy)
+    for grad, oracle in zip(exact_kept, again):
+        assert_close_to_scale(grad, oracle, 1e-4)
+
+
+def test_backprop_of_cross_entropy_equals_autograd_through_its_output() -> None:
+    # where no output is exactly 0 or 1, the clamp changes nothing
+    for seed, n, dead in CASES:
+        X, Y, *params = random_case(seed, n, dead)
+        params = [p / 4 for p in params]  # small enough that no output saturates
+        Y_pred = cc.forward_pass(params, X)
+        assert ((Y_pred > 0) & (Y_pred < 1)).all()
+        ours = cc.backprop(params, X, Y.round(), cc.binary_cross_entropy)
+        oracle = bce_autograd_gradients(params, X, Y.round(), "output")
+        for grad, expected in zip(ours, oracle):
+            assert_close_to_scale(grad, expected, 1e-10)
+
+
+def test_backprop_knows_only_its_two_losses() -> None:
+    X, Y, *params = random_case(0, 5)
+    with pytest.raises(ValueError, match="no derivative of l1_loss"):
+        cc.backprop(params, X, Y, F.l1_loss)
+
+
+def rounded_figures(result: dict) -> dict:
+    """The figures as the report prints them."""
+    figures = {key: result[key] for key in POST_COUNTS}
+    figures["dev_loss"] = f"{result['dev_loss']:.4f}"
+    for key in ["false_positive_samples", "false_negative_samples"]:
+        figures[key] = rounded(result[key])
+    return figures
+
+
+@pytest.mark.parametrize(
+    "backprop, listing_loss",
+    [("autograd", "bce"), ("manual", "bce_with_logits")],
+)
+@pytest.mark.parametrize(
+    "seed, samples, epochs, lr", [(1337, 10000, 200, 0.5), (11, 4000, 300, 2.0)]
+)
+def test_cross_entropy_runs_as_the_posts_loop_with_torchs_loss(
+    backprop: str, listing_loss: str, seed: int, samples: int, epochs: int, lr: float
+) -> None:
+    argv = ["--seed", seed, "--samples", samples, "--epochs", epochs, "--lr", lr]
+    argv += ["--loss", "bce", "--backprop", backprop]
+    result = run_json("--device", "cpu", *map(str, argv))
+    listing = post_listing(seed, samples, epochs, lr, listing_loss)
+    assert rounded_figures(result) == rounded_figures(listing)
+    assert result["loss"] == "bce"
+    if backprop == "manual":  # the same arithmetic: every digit of every point
+        assert result["false_negative_samples"] == listing["false_negative_samples"]
+        assert result["false_positive_samples"] == listing["false_positive_samples"]
+
+
+def test_cross_entropy_trains_a_seed_the_squared_error_leaves_stuck() -> None:
+    # test_a_seed_that_learns_nothing_says_so: seed 29 is stuck at these settings
+    argv = ["--device", "cpu", "--seed", "29", "--epochs", "300"]
+    stuck = {"false_positives": 0, "false_negatives": 60}
+
+    def mistakes(result: dict) -> int:
+        return result["false_positives"] + result["false_negatives"]
+
+    for backprop in ["autograd", "manual"]:
+        result = run_json(*argv, "--loss", "bce", "--backprop", backprop)
+        assert result["learned_nothing"] is False
+        assert result["true_positives"] >= 10
+        assert mistakes(result) < mistakes(stuck)
+
+
+def test_report_says_which_loss_and_which_gradient(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--device", "cpu", "--epochs", "5", "--samples", "500", "--loss", "bce"]
+    for backprop, note in [
+        ("autograd", " (clamped, as torch's binary_cross_entropy)"),
+        ("manual", " (exact, as binary_cross_entropy_with_logits)"),
+    ]:
+        assert cc.main([*argv, "--backprop", backprop]) == 0
+        line = capsys.readouterr().out.splitlines()[1]
+        assert line.startswith(f"fit: 5 epochs, lr 0.5, bce loss, {backprop} gradients")
+        assert line.rsplit(", ", 1)[0].endswith(note)
+    assert cc.main(argv[:-2]) == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line.startswith("fit: 5 epochs, lr 0.5, mse loss, autograd gradients, ")
+
+
+def test_constant_output_is_scored_with_the_trained_loss() -> None:
+    result = run_json("--device", "cpu", "--epochs", "5", "--loss", "bce")
+    share = result["constant_output"]
+    _, _, _, Y_dev, *_ = draw(1337, 10000, CPU)
+    inside = Y_dev.sum().item()
+    expected = -(inside * math.log(share) + (2015 - inside) * math.log(1 - share))
+    assert result["constant_dev_loss"] == pytest.approx(expected / 2015, rel=1e-5)
+
+
+def test_a_cross_entropy_sweep(capsys: pytest.CaptureFixture[str]) -> None:
+    sweep = run_json(*SWEEP, "--seeds", "2", "--loss", "bce")
+    assert [run["loss"] for run in sweep["runs"]] == ["bce", "bce"]
+    single = run_json(*SWEEP[:-1], "41", "--loss", "bce")
+    assert without_time(sweep["runs"][1]) == without_time(single)
+
+
 # Reproducibility
 
 
@@ -545,7 +751,7 @@ def test_report_prints_the_posts_figures_in_their_places(post_run: dict) -> None
     lines = cc.format_report(post_run).splitlines()
     assert lines[:3] == [
         "device cpu, seed 1337, 7985 train points",
-        f"fit: 1000 epochs, lr 0.5, autograd gradients, {post_run['fit_seconds']:.2f} s",
+        f"fit: 1000 epochs, lr 0.5, mse loss, autograd gradients, {post_run['fit_seconds']:.2f} s",
         "evaluated on 2015 dev points:",
     ]
     assert lines[4].startswith("dev_loss        = 0.0027  (0.00271")
@@ -808,9 +1014,10 @@ def test_baselines_are_what_a_direct_computation_gives(post_run: dict) -> None:
     assert f"{post_run['baseline_accuracy']:.1%}" == "97.6%"
 
 
-def test_train_loss_is_the_loss_of_the_final_parameters(post_run: dict) -> None:
-    listing = post_listing(epochs=1000)
-    assert post_run["train_loss"] == listing["train_loss"]
+def test_train_loss_is_the_loss_of_the_final_parameters(
+    post_run: dict, listing_run: dict
+) -> None:
+    assert post_run["train_loss"] == listing_run["train_loss"]
     # and no sign of over-fitting at the post's settings: dev loss below train loss
     assert post_run["dev_loss"] < post_run["train_loss"]
     assert f"{post_run['train_loss']:.4f}" == "0.0040"
