@@ -15,14 +15,23 @@ Test it:  python -m pytest
 """
 
 import argparse
+import errno
 import json
 import math
+import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, NoReturn, TextIO
 
-import torch
+try:
+    import torch
+except KeyboardInterrupt:  # Ctrl-C while torch loads, the longest part of a start
+    if __name__ != "__main__":
+        raise
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)  # 128 + SIGINT, as a shell reports a command that Ctrl-C stopped
 
 # The six parameters travel together, always in this order: [W1, b1, W2, b2, W3, b3].
 Params = list[torch.Tensor]
@@ -160,6 +169,12 @@ def backprop(
     return [dW1, db1, dW2, db2, dW3, db3]
 
 
+def all_finite(params: Params) -> bool:
+    """Whether every entry of every parameter is finite: one read from the device."""
+    with torch.no_grad():
+        return bool(torch.stack([p.isfinite().all() for p in params]).all())
+
+
 def fit(
     params: Params,
     X: torch.Tensor,
@@ -170,6 +185,7 @@ def fit(
     log_every: int = 0,
     log: TextIO | None = None,
     loss_fn: Loss = mean_squared_error,
+    check_every: int = 100,
 ) -> list[tuple[int, float]]:
     """Full-batch gradient descent on X (N, 2), Y (N, 1), updating `params` in place.
 
@@ -178,7 +194,8 @@ def fit(
     more: it reads nothing back from the device, so a GPU never waits for Python. Only
     with log_every=k > 0 is the training loss read, every k epochs and at the last, and
     printed to `log` if given: fit returns those [(epoch, loss)], and stops early at one
-    that is not finite.
+    that is not finite. So that a run that diverges does not go on to its last epoch,
+    it also stops once a parameter is not finite, looking every check_every epochs.
     """
     history = []
     for epoch in range(1, epochs + 1):
@@ -198,7 +215,10 @@ def fit(
             value = loss.item()  # reading it makes Python wait for the device
             history.append((epoch, value))
             if log is not None:
-                print(f"epoch {epoch:>{len(str(epochs))}}  loss {value:.6f}", file=log)
+                line = f"epoch {epoch:>{len(str(epochs))}}  loss {value:.6f}"
+                print(
+                    line, file=log, flush=True
+                )  # each as it comes, through a pipe too
             if not math.isfinite(value):
                 break
         # update: not part of the function being differentiated, so autograd must not
@@ -208,6 +228,8 @@ def fit(
                 p -= lr * grad
                 # backward() adds to .grad, so clear it for the next epoch
                 p.grad = None
+        if epoch % check_every == 0 and not all_finite(params):
+            break
     return history
 
 
@@ -431,7 +453,7 @@ def summarize(runs: list[dict[str, Any]], seed: int) -> dict[str, Any]:
     done = [r for r in runs if "error" not in r]
     summary: dict[str, Any] = {
         "runs": len(runs),
-        "seeds": [runs[0]["seed"], runs[-1]["seed"]],
+        "seeds": [runs[0]["seed"], runs[-1]["seed"]] if runs else [],
         "learned_nothing": [r["seed"] for r in done if r["learned_nothing"]],
         "diverged": [r["seed"] for r in runs if r.get("diverged")],
         "failed": [r["seed"] for r in runs if "error" in r and not r.get("diverged")],
@@ -501,7 +523,16 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a mistake costs the user one line on stderr, not the usage too."""
 
     def error(self, message: str) -> NoReturn:
+        if len(message) > 200:  # argparse's own messages echo a value however long
+            message = message[:197] + "..."
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def shown(text: str) -> str:
+    """A value as an error message names it: quoted when empty, cut when long."""
+    if not text:
+        return "''"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def parse_count(minimum: int) -> Callable[[str], int]:
@@ -514,11 +545,25 @@ def parse_count(minimum: int) -> Callable[[str], int]:
             value = minimum - 1
         if value < minimum:
             raise argparse.ArgumentTypeError(
-                f"must be an integer >= {minimum}, not {text}"
+                f"must be an integer >= {minimum}, not {shown(text)}"
             )
         return value
 
     return parse
+
+
+def parse_samples(text: str) -> int:
+    """An argparse type: a number of points >= 1 that this machine's memory can hold."""
+    samples = parse_count(1)(text)
+    try:  # the machine's memory, where the system tells it
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf on Windows
+        memory = 2**56
+    # X, Y and P alone take 16 bytes a point: refuse at once what cannot fit (from 2**60
+    # points on, torch's own size arithmetic overflows). Less may still not fit.
+    if 16 * samples > memory:
+        raise argparse.ArgumentTypeError(f"{shown(text)} points do not fit in memory")
+    return samples
 
 
 def parse_lr(text: str) -> float:
@@ -528,7 +573,9 @@ def parse_lr(text: str) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {text}")
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number > 0, not {shown(text)}"
+        )
     return value
 
 
@@ -537,7 +584,7 @@ def parse_seed(text: str) -> int:
     try:
         torch.Generator().manual_seed(int(text))
     except (RuntimeError, ValueError):  # not an integer, or out of torch's range
-        raise argparse.ArgumentTypeError(f"not a seed torch accepts: {text}")
+        raise argparse.ArgumentTypeError(f"not a seed torch accepts: {shown(text)}")
     return int(text)
 
 
@@ -546,15 +593,20 @@ def parse_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        device = torch.device(name)
+        with warnings.catch_warnings():
+            # torch warns of device types it no longer computes on, such as mkldnn
+            warnings.simplefilter("error")
+            device = torch.device(name)
     except RuntimeError:
-        raise argparse.ArgumentTypeError(f"not a device torch knows: {name}")
+        raise argparse.ArgumentTypeError(f"not a device torch knows: {shown(name)}")
+    except Warning:
+        raise argparse.ArgumentTypeError(f"not a device torch computes on: {name}")
     if device.type == "cpu":
         return device
     # torch.cuda, torch.mps, torch.xpu, ... each know whether this machine has one.
     backend = getattr(torch, device.type, None)
     if not (hasattr(backend, "is_available") and backend.is_available()):
-        raise argparse.ArgumentTypeError(f"no {device.type} device here: {name}")
+        raise argparse.ArgumentTypeError(f"no {device.type} device here: {shown(name)}")
     count = backend.device_count() if hasattr(backend, "device_count") else 1
     if device.index is not None and device.index >= count:
         last = f"{device.type}:{count - 1}"
@@ -591,7 +643,7 @@ def build_parser() -> ArgumentParser:
     )
     add(
         "--samples",
-        type=parse_count(1),
+        type=parse_samples,
         default=10000,
         help="points drawn before the 80:20 split into train and dev (default: 10000)",
     )
@@ -684,9 +736,10 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     fit_seconds = time.perf_counter() - start
     result = evaluate(params, X_dev, Y_dev, loss_fn)
 
-    if not math.isfinite(result["dev_loss"]):
+    if not (math.isfinite(result["dev_loss"]) and all_finite(params)):
         # Rare, so rather than read the loss every epoch of every run, replay this one
-        # reading it every epoch, to name the epoch where it went wrong.
+        # reading the loss and the parameters every epoch, to name where it went wrong
+        # in the words of the log: the loss an epoch logs is the one before its update.
         replay = [p.requires_grad_() for p in initial]
         steps = fit(
             replay,
@@ -695,13 +748,20 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, Any]:
             args.epochs,
             args.lr,
             manual_backprop,
-            1,
+            log_every=1,
             loss_fn=loss_fn,
+            check_every=1,
         )
         bad = [epoch for epoch, loss in steps if not math.isfinite(loss)]
+        last = steps[-1][0] if steps else args.epochs
+        if bad:
+            what = f"the loss is not finite from epoch {bad[0]} on"
+        elif not all_finite(replay):
+            what = f"the parameters are not finite after the update of epoch {last}"
+        else:
+            what = f"the dev loss is not finite after the update of epoch {last}"
         raise Diverged(
-            f"training diverged: the loss is not finite from epoch "
-            f"{bad[0] if bad else args.epochs} on; try a smaller --lr than {args.lr:g}"
+            f"training diverged: {what}; try a smaller --lr than {args.lr:g}"
         )
 
     tp, fp = result["true_positives"], result["false_positives"]
@@ -731,61 +791,120 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     return result
 
 
-def sweep(args: argparse.Namespace, rows: TextIO) -> dict[str, Any]:
+def sweep(args: argparse.Namespace, rows: TextIO) -> tuple[dict[str, Any], bool]:
     """Run the whole experiment for seeds --seed, --seed + 1, ..., one after another.
 
     Each run is exactly the single run with its seed; a line for each goes to `rows`
     as it finishes. A run that fails (diverges, say) is a row too, and the sweep goes on.
+    Returns {"runs": [...], "summary": {...}}, and whether Ctrl-C cut the sweep short.
     """
     runs = []
-    for seed in range(args.seed, args.seed + args.seeds):
-        try:
-            result = run(args, seed)
-        except RunError as error:
-            result = {
-                "seed": seed,
-                "error": str(error),
-                "diverged": isinstance(error, Diverged),
-            }
-        runs.append(result)
-        print(format_row(result), file=rows, flush=True)
-    return {"runs": runs, "summary": summarize(runs, args.seed)}
+    try:
+        for seed in range(args.seed, args.seed + args.seeds):
+            try:
+                result = run(args, seed)
+            except RunError as error:
+                result = {
+                    "seed": seed,
+                    "error": str(error),
+                    "diverged": isinstance(error, Diverged),
+                }
+            runs.append(result)
+            print(format_row(result), file=rows, flush=True)
+    except KeyboardInterrupt:  # Ctrl-C: stop, and summarize the runs finished so far
+        return {"runs": runs, "summary": summarize(runs, args.seed)}, True
+    return {"runs": runs, "summary": summarize(runs, args.seed)}, False
+
+
+def glue_negative_values(argv: list[str]) -> list[str]:
+    """argv, with a negative number after a flag joined to it: --lr -1e-3 -> --lr=-1e-3.
+
+    argparse takes "-1e-3" or "-inf" for a flag of its own, and would answer "expected
+    one argument"; joined, the value reaches the flag's own check and its message.
+    """
+    glued: list[str] = []
+    for word in argv:
+        joinable = glued and glued[-1].startswith("--") and "=" not in glued[-1]
+        if joinable and word.startswith("-") and is_number(word):
+            glued[-1] += "=" + word
+        else:
+            glued.append(word)
+    return glued
+
+
+def is_number(text: str) -> bool:
+    """Whether float() reads text, as it reads "-1e-3", "-inf" and "nan"."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def silence_stdout() -> None:
+    """Point stdout at the null device, so that Python's last flush, at exit, cannot
+    fail again on a pipe that was closed or a disk that is full."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run as the command line asks and print the report; bad input exits with 2."""
     parser = build_parser()
-    args = parser.parse_args(argv)  # a bad flag or value ends the run here
-    if args.seeds > 1 and (args.boundary or args.log_every):
-        flag = "--boundary" if args.boundary else "--log-every"
-        parser.error(f"{flag} is for one run, not a sweep of --seeds {args.seeds}")
-    last = args.seed + args.seeds - 1
     try:
-        parse_seed(str(last))
-    except argparse.ArgumentTypeError:
-        parser.error(
-            f"--seeds {args.seeds} from --seed {args.seed} runs past the "
-            f"seeds torch accepts, to {last}"
+        args = parser.parse_args(
+            glue_negative_values(sys.argv[1:] if argv is None else argv)
         )
-    try:
-        if args.seeds > 1:
-            results = sweep(args, rows=sys.stderr if args.json else sys.stdout)
-            print(
-                json.dumps(results)
-                if args.json
-                else "\n" + format_summary(results["summary"])
+        if args.seeds > 1 and (args.boundary or args.log_every):
+            flag = "--boundary" if args.boundary else "--log-every"
+            parser.error(f"{flag} is for one run, not a sweep of --seeds {args.seeds}")
+        last = args.seed + args.seeds - 1
+        try:
+            parse_seed(str(last))
+        except argparse.ArgumentTypeError:
+            parser.error(
+                f"--seeds {args.seeds} from --seed {args.seed} runs past the "
+                f"seeds torch accepts, to {last}"
             )
+        if args.seeds > 1:
+            results, interrupted = sweep(
+                args, rows=sys.stderr if args.json else sys.stdout
+            )
+            if results["runs"]:
+                print(
+                    json.dumps(results)
+                    if args.json
+                    else "\n" + format_summary(results["summary"])
+                )
+            sys.stdout.flush()
+            if interrupted:  # the summary of the runs so far is out: now say why
+                raise KeyboardInterrupt
             return 0
         result = run(args, args.seed)
+        print(json.dumps(result) if args.json else format_report(result))
+        sys.stdout.flush()  # so that a closed pipe or a full disk shows here
     except RunError as error:
         parser.error(str(error))
+    except MemoryError:  # Python's own lists of millions of misclassified points
+        parser.error(f"--samples {args.samples} does not fit in memory")
     except RuntimeError as error:
         # Running out of memory is what too large a --samples does, not a bug: say it
         # plainly. Any other error is a bug, and stays loud.
         if not ("out of memory" in str(error) or "can't allocate memory" in str(error)):
             raise
         parser.error(f"--samples {args.samples} does not fit in {args.device} memory")
-    print(json.dumps(result) if args.json else format_report(result))
+    except BrokenPipeError:
+        # Whoever read the output stopped reading (| head): stop quietly, as a command-line
+        # tool does, with the status of a process that SIGPIPE ended, 128 + 13.
+        silence_stdout()
+        return 141
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        silence_stdout()
+        parser.error(f"cannot write the output: {error.strerror}")
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports a command that Ctrl-C stopped
     return 0
 
 
