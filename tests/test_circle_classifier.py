@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,29 @@ def script(*argv: str) -> list[str]:
 def run_script(*argv: str) -> subprocess.CompletedProcess:
     """Run the script in a fresh Python process, to its end."""
     return subprocess.run(script(*argv), capture_output=True, text=True, check=False)
+
+
+@contextlib.contextmanager
+def running(*argv: str) -> Iterator[subprocess.Popen]:
+    """The script started in a fresh Python process, to talk to while it runs; killed
+    if the test ends first (a failed assertion, say), so that nothing is left running."""
+    # Ctrl-C reaches it as in a terminal, even where the tests run with SIGINT ignored
+    # (as a shell's background job does, and then every process started from it)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            script(*argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
 
 
 def draw(seed: int, samples: int, device: torch.device) -> list[torch.Tensor]:
@@ -1014,12 +1038,10 @@ def test_a_device_torch_warns_about_is_one_line_even_under_w_error() -> None:
 def test_a_closed_pipe_ends_the_run_quietly() -> None:
     # as `python circle_classifier.py --log-every 1 | head -3` does
     argv = ["--device", "cpu", "--samples", "500", "--epochs", "100000", "--log-every"]
-    with subprocess.Popen(
-        script(*argv, "1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
+    with running(*argv, "1") as process:
         lines = [process.stdout.readline() for _ in range(3)]
         process.stdout.close()
-        returncode = process.wait(timeout=60)
+        returncode = process.wait(timeout=300)
         err = process.stderr.read()
     assert [line.split()[:2] for line in lines] == [
         ["epoch", str(k)] for k in (1, 2, 3)
@@ -1046,16 +1068,11 @@ def test_a_full_disk_is_one_line() -> None:
 
 def test_ctrl_c_while_training_is_one_line() -> None:
     argv = ["--device", "cpu", "--samples", "500", "--epochs", "1000000"]
-    with subprocess.Popen(
-        script(*argv, "--log-every", "1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
+    with running(*argv, "--log-every", "1") as process:
         first = process.stdout.readline()
         assert first.split()[:2] == ["epoch", "1"]  # training has begun
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=300)
     assert (process.returncode, err) == (130, "interrupted\n")  # 128 + SIGINT
     assert "Traceback" not in out
 
