@@ -5,12 +5,15 @@ A 2-10-5-1 network (ReLU, ReLU, sigmoid) is built from raw PyTorch tensors, with
 nn.Module and no optimizer: the forward pass is three matrix products, the loss is the
 mean squared error, autograd computes the gradients, and each step of gradient descent
 updates the parameters by hand. Then it reports the dev loss, the confusion matrix and
-the dev points it got wrong, under the post's names.
+the dev points it got wrong, under the post's names, and what they are measured against:
+the training loss, the best constant output, always answering "outside", dead neurons.
 
 Run it:   python circle_classifier.py          the post's run (seed 1337, 1000 epochs)
           python circle_classifier.py --json   the same figures as one JSON object
           ... --backprop manual                gradients by the chain rule, by hand
           ... --log-every 100 --boundary       the loss as it falls; a map of the plane
+          ... --seeds 100                      is the post's run typical? 100 seeds
+          ... --loss bce                       the post's other loss, cross entropy
 Test it:  python -m pytest
 """
 

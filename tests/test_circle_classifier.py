@@ -49,6 +49,17 @@ def run_json(*argv: str) -> dict:
     return json.loads(stdout.getvalue())
 
 
+def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run main() in-process on argv, which it must refuse as a user's mistake: exit
+    status 2, nothing on stdout, one line on stderr. Returns that line's message."""
+    with pytest.raises(SystemExit) as exit:
+        cc.main(argv)
+    assert exit.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.endswith("\n")
+    return err.split(": error: ", 1)[1][:-1]
+
+
 def script(*argv: str) -> list[str]:
     """The command that runs the script as a reader does, with warnings as errors."""
     return [sys.executable, "-W", "error", cc.__file__, *argv]
@@ -932,13 +943,7 @@ BAD_INPUTS = [
 def test_bad_input_exits_2_with_one_line(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit:
-        cc.main(["--device", "cpu", *argv])
-    assert exit.value.code == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert err.count("\n") == 1 and err.endswith("\n")
-    assert err.split(": error: ", 1)[1].startswith(message)
+    assert refused(["--device", "cpu", *argv], capsys).startswith(message)
 
 
 def test_count_flags_take_their_smallest_value() -> None:
@@ -953,15 +958,12 @@ def test_device_past_the_last_gpu_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     past = f"cuda:{torch.cuda.device_count()}"
-    with pytest.raises(SystemExit) as exit:
-        cc.main(["--device", past])
-    assert exit.value.code == 2
     expected = (
         f"no cuda device here: {past}"
         if NO_CUDA
         else f"{past}: the last device here is cuda:{torch.cuda.device_count() - 1}"
     )
-    assert capsys.readouterr().err.endswith(f": error: argument --device: {expected}\n")
+    assert refused(["--device", past], capsys) == f"argument --device: {expected}"
 
 
 def first_bad_logged_epoch(log: str) -> int:
@@ -1005,12 +1007,8 @@ def test_running_out_of_host_memory_is_one_line(
         )
 
     monkeypatch.setattr(cc, "fit", out_of_memory)
-    with pytest.raises(SystemExit) as exit:
-        cc.main(["--device", "cpu", "--samples", "300"])
-    assert exit.value.code == 2
-    out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1
-    assert err.endswith(": error: --samples 300 does not fit in cpu memory\n")
+    message = refused(["--device", "cpu", "--samples", "300"], capsys)
+    assert message == "--samples 300 does not fit in cpu memory"
 
 
 def test_any_other_runtime_error_stays_loud(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1114,13 +1112,9 @@ def test_too_many_samples_are_refused_before_anything_runs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     for samples in [2**60, 2**63, 10**30]:
-        with pytest.raises(SystemExit) as exit:
-            cc.main(["--device", "cpu", "--samples", str(samples)])
-        assert exit.value.code == 2
-        message = f"argument --samples: {str(samples)[:37]}"
-        out, err = capsys.readouterr()
-        assert out == "" and err.count("\n") == 1
-        assert message in err and err.endswith(" points do not fit in memory\n")
+        message = refused(["--device", "cpu", "--samples", str(samples)], capsys)
+        assert message.startswith(f"argument --samples: {str(samples)[:37]}")
+        assert message.endswith(" points do not fit in memory")
 
 
 def test_running_out_of_python_memory_is_one_line(
@@ -1131,12 +1125,8 @@ def test_running_out_of_python_memory_is_one_line(
         raise MemoryError
 
     monkeypatch.setattr(cc, "evaluate", out_of_memory)
-    with pytest.raises(SystemExit) as exit:
-        cc.main(["--device", "cpu", "--samples", "300", "--epochs", "0"])
-    assert exit.value.code == 2
-    out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1
-    assert err.endswith(": error: --samples 300 does not fit in memory\n")
+    message = refused(["--device", "cpu", "--samples", "300", "--epochs", "0"], capsys)
+    assert message == "--samples 300 does not fit in memory"
 
 
 @pytest.mark.parametrize(
@@ -1156,24 +1146,16 @@ def test_running_out_of_python_memory_is_one_line(
 def test_messages_name_the_value_and_read_negative_numbers(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit:
-        cc.main(["--device", "cpu", *argv])
-    assert exit.value.code == 2
-    out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1
-    assert err.split(": error: ", 1)[1].startswith(message)
+    assert refused(["--device", "cpu", *argv], capsys).startswith(message)
 
 
 @pytest.mark.parametrize("flag", ["--lr", "--epochs", "--seed", "--device", "--loss"])
 def test_a_long_value_is_shortened_in_its_message(
     flag: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit:
-        cc.main(["--device", "cpu", flag, "7" * 100_000 + "x"])
-    assert exit.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and len(err) < 300
-    assert f"argument {flag}: " in err and "7777777777" in err
+    message = refused(["--device", "cpu", flag, "7" * 100_000 + "x"], capsys)
+    assert message.startswith(f"argument {flag}: ") and len(message) < 250
+    assert "7777777777" in message and message.endswith("...")
 
 
 def test_a_negative_seed_is_still_a_seed() -> None:
@@ -1477,12 +1459,7 @@ BAD_SEEDS = [
 def test_bad_seeds_exit_2_with_one_line(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit:
-        cc.main(["--device", "cpu", *argv])
-    assert exit.value.code == 2
-    out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1
-    assert err.endswith(f": error: {message}\n")
+    assert refused(["--device", "cpu", *argv], capsys) == message
 
 
 # The training log and the map of the decision boundary
