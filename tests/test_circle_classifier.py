@@ -5,6 +5,7 @@ import contextlib
 import io
 import json
 import math
+import os
 import signal
 import statistics
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -71,7 +73,7 @@ def run_script(*argv: str) -> subprocess.CompletedProcess:
 
 
 @contextlib.contextmanager
-def running(*argv: str) -> Iterator[subprocess.Popen]:
+def running(*argv: str, **popen: Any) -> Iterator[subprocess.Popen]:
     """The script started in a fresh Python process, to talk to while it runs; killed
     if the test ends first (a failed assertion, say), so that nothing is left running."""
     # Ctrl-C reaches it as in a terminal, even where the tests run with SIGINT ignored
@@ -79,7 +81,11 @@ def running(*argv: str) -> Iterator[subprocess.Popen]:
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         process = subprocess.Popen(
-            script(*argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            script(*argv),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **popen,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -837,6 +843,27 @@ def test_report_prints_the_posts_figures_in_their_places(post_run: dict) -> None
     ]
 
 
+def test_report_rounds_what_it_measures_against(post_run: dict) -> None:
+    small = {
+        **post_run,
+        "train_loss": 0.000123,
+        "constant_output": 0.00123,
+        "constant_dev_loss": 0.0123456,
+        "baseline_accuracy": 0.5,
+        "accuracy": 0.25,
+        "dead_neurons": [3, 4],
+    }
+    assert cc.format_report(small).splitlines()[16:20] == [
+        "train_loss      = 0.0001  (the loss on the points it trained on)",
+        (
+            "constant output = 0.0012  (the train set's share inside, said of every "
+            "point): dev_loss 0.0123"
+        ),
+        "always outside  = accuracy 50.00%  (the network: 25.00%)",
+        "dead neurons    = 3 of 10, 4 of 5  (off for every train point)",
+    ]
+
+
 def test_report_says_n_a_where_a_ratio_is_0_over_0(post_run: dict) -> None:
     nothing_inside = {
         **post_run,
@@ -1075,6 +1102,19 @@ def test_ctrl_c_while_training_is_one_line() -> None:
     assert "Traceback" not in out
 
 
+def test_ctrl_c_while_torch_loads_is_one_line(tmp_path: Path) -> None:
+    # A stand-in for torch that is interrupted as it loads, as Ctrl-C during the
+    # second or so that importing torch takes would interrupt it.
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    with running("--device", "cpu", env=environment) as process:
+        out, err = process.communicate(timeout=300)
+    assert (process.returncode, out, err) == (130, "", "interrupted\n")
+
+
 def test_ctrl_c_in_a_sweep_first_summarizes_the_runs_so_far(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -1276,6 +1316,19 @@ def test_a_seed_that_learns_says_nothing_of_the_kind(post_run: dict) -> None:
     assert "learned nothing" not in cc.format_report(post_run)
 
 
+def test_as_many_false_as_true_positives_is_still_learning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = cc.evaluate
+
+    def three_and_three(*args: object) -> dict:
+        return {**real(*args), "true_positives": 3, "false_positives": 3}
+
+    monkeypatch.setattr(cc, "evaluate", three_and_three)
+    result = run_json("--device", "cpu", "--epochs", "0", "--samples", "300")
+    assert result["learned_nothing"] is False and result["precision"] == 0.5
+
+
 def test_learned_nothing_also_when_it_says_inside_everywhere(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -1353,8 +1406,13 @@ def test_json_sweep_rows_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def made_run(seed: int, dev_loss: float, mistakes: int, nothing: bool = False) -> dict:
-    return {"seed": seed, "dev_loss": dev_loss, "false_positives": mistakes // 2,
-            "false_negatives": mistakes - mistakes // 2, "learned_nothing": nothing}  # fmt: skip
+    return {
+        "seed": seed,
+        "dev_loss": dev_loss,
+        "false_positives": mistakes // 2,
+        "false_negatives": mistakes - mistakes // 2,
+        "learned_nothing": nothing,
+    }
 
 
 def test_summary_statistics_on_hand_made_runs() -> None:
@@ -1556,6 +1614,16 @@ def test_map_draws_the_true_circle(post_run: dict) -> None:
     assert len(ring) > 60  # enough to go round
     for r, c in ring:  # and every one of them on the circle, to within half a cell
         assert abs(math.hypot(*cell_centre(r, c)) - 1) <= 3 / 24 / 2 + 1e-6
+
+
+def test_map_draws_the_circle_without_gaps() -> None:
+    rows = cc.decision_map(rigged_network(2.0), [])
+    ring = cells_holding(rows, "o")
+    for r, c in ring:  # a closed line: each cell of it touches two others at least
+        around = {(r + i, c + j) for i in (-1, 0, 1) for j in (-1, 0, 1)} - {(r, c)}
+        assert len(around & ring) >= 2, (r, c)
+    for r in range(4, 21):  # from y = 1 down to y = -1, on the left and on the right
+        assert "o" in rows[r][:24] and "o" in rows[r][25:]
 
 
 def test_map_marks_the_misclassified_points(post_run: dict) -> None:
