@@ -192,13 +192,13 @@ def fit(
 ) -> list[tuple[int, float]]:
     """Full-batch gradient descent on X (N, 2), Y (N, 1), updating `params` in place.
 
-    The gradients come from autograd's backward(), as in the post, or with
+    The gradients of loss_fn come from autograd's backward(), as in the post, or with
     manual_backprop=True from backprop(). An epoch does the post's work and nothing
-    more: it reads nothing back from the device, so a GPU never waits for Python. Only
-    with log_every=k > 0 is the training loss read, every k epochs and at the last, and
-    printed to `log` if given: fit returns those [(epoch, loss)], and stops early at one
-    that is not finite. So that a run that diverges does not go on to its last epoch,
-    it also stops once a parameter is not finite, looking every check_every epochs.
+    more: it reads nothing back from the device, so a GPU does not wait for Python,
+    but for one check every check_every epochs that each parameter is still finite: a
+    run that diverges stops there, not at its last epoch. Only with log_every=k > 0 is
+    the training loss read, every k epochs and at the last, and printed to `log` if
+    given: fit returns those [(epoch, loss)], and stops early at one that is not finite.
     """
     history = []
     for epoch in range(1, epochs + 1):
@@ -219,9 +219,8 @@ def fit(
             history.append((epoch, value))
             if log is not None:
                 line = f"epoch {epoch:>{len(str(epochs))}}  loss {value:.6f}"
-                print(
-                    line, file=log, flush=True
-                )  # each as it comes, through a pipe too
+                # flushed, so that each shows as it comes, through a pipe too
+                print(line, file=log, flush=True)
             if not math.isfinite(value):
                 break
         # update: not part of the function being differentiated, so autograd must not
