@@ -40,13 +40,6 @@ except KeyboardInterrupt:  # Ctrl-C while torch loads, the longest part of a sta
 Params = list[torch.Tensor]
 # A loss: the network's outputs Y_pred (N, 1) and the labels Y (N, 1) -> a scalar.
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-# The post's names for the four cells of the confusion matrix; inside is positive.
-POST_COUNT_NAMES = [
-    "true_positives",
-    "false_positives",
-    "true_negatives",
-    "false_negatives",
-]
 
 
 def generate_datasets(
@@ -358,8 +351,6 @@ def format_points(label: str, samples: list[list[float]], shown: int = 10) -> li
 
 # With cross entropy the two ways to the gradients are not the same training run.
 GRADIENT_NOTES = {
-    ("mse", "autograd"): "",
-    ("mse", "manual"): "",
     ("bce", "autograd"): " (clamped, as torch's binary_cross_entropy)",
     ("bce", "manual"): " (exact, as binary_cross_entropy_with_logits)",
 }
@@ -378,7 +369,7 @@ def format_report(result: dict[str, Any]) -> str:
     lines = [
         f"device {r['device']}, seed {r['seed']}, {r['n_train']} train points",
         f"fit: {r['epochs']} epochs, lr {r['lr']:g}, {r['loss']} loss, "
-        + f"{r['backprop']} gradients{GRADIENT_NOTES[r['loss'], r['backprop']]}, "
+        + f"{r['backprop']} gradients{GRADIENT_NOTES.get((r['loss'], r['backprop']), '')}, "
         + f"{r['fit_seconds']:.2f} s",
         f"evaluated on {r['n_dev']} dev points:",
         "",
@@ -479,11 +470,9 @@ def format_row(result: dict[str, Any]) -> str:
     r = result
     if "error" in r:
         return f"seed {r['seed']}  {r['error']}"
-    counts = "  ".join(
-        f"{short} {r[name]}"
-        for short, name in zip(["tp", "fp", "tn", "fn"], POST_COUNT_NAMES)
-    )
-    row = f"seed {r['seed']}  dev_loss {r['dev_loss']:.4f}  {counts}"
+    row = f"seed {r['seed']}  dev_loss {r['dev_loss']:.4f}  "
+    row += f"tp {r['true_positives']}  fp {r['false_positives']}  "
+    row += f"tn {r['true_negatives']}  fn {r['false_negatives']}"
     row += f"  accuracy {r['accuracy']:.2%}  fit {r['fit_seconds']:.2f} s"
     return row + ("  learned nothing" if r["learned_nothing"] else "")
 
@@ -800,7 +789,7 @@ def sweep(args: argparse.Namespace, rows: TextIO) -> tuple[dict[str, Any], bool]
     as it finishes. A run that fails (diverges, say) is a row too, and the sweep goes on.
     Returns {"runs": [...], "summary": {...}}, and whether Ctrl-C cut the sweep short.
     """
-    runs = []
+    runs, interrupted = [], False
     try:
         for seed in range(args.seed, args.seed + args.seeds):
             try:
@@ -814,8 +803,8 @@ def sweep(args: argparse.Namespace, rows: TextIO) -> tuple[dict[str, Any], bool]
             runs.append(result)
             print(format_row(result), file=rows, flush=True)
     except KeyboardInterrupt:  # Ctrl-C: stop, and summarize the runs finished so far
-        return {"runs": runs, "summary": summarize(runs, args.seed)}, True
-    return {"runs": runs, "summary": summarize(runs, args.seed)}, False
+        interrupted = True
+    return {"runs": runs, "summary": summarize(runs, args.seed)}, interrupted
 
 
 def glue_negative_values(argv: list[str]) -> list[str]:

@@ -308,9 +308,7 @@ def test_evaluate_counts_by_hand() -> None:
 def test_an_output_of_exactly_one_half_says_outside() -> None:
     # With every parameter zero the output is sigmoid(0), exactly 0.5, everywhere; an
     # untrained network says so wherever both hidden layers are off, since b3 is 0.
-    zero = [
-        torch.zeros(shape) for shape in [(2, 10), (10,), (10, 5), (5,), (5, 1), (1,)]
-    ]
+    zero = [torch.zeros(shape) for shape in SHAPES]
     X = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
     assert torch.equal(cc.forward_pass(zero, X), torch.full((2, 1), 0.5))
     result = cc.evaluate(zero, X, torch.tensor([[1.0], [0.0]]))
@@ -1333,8 +1331,7 @@ def test_learned_nothing_also_when_it_says_inside_everywhere(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def inside_everywhere(generator: torch.Generator, device: torch.device) -> list:
-        shapes = [(2, 10), (10,), (10, 5), (5,), (5, 1), (1,)]
-        params = [torch.zeros(shape) for shape in shapes]
+        params = [torch.zeros(shape) for shape in SHAPES]
         params[5] += 10.0  # b3: the output is sigmoid(10) for every point
         return [p.requires_grad_() for p in params]
 
