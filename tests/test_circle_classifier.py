@@ -1,6 +1,7 @@
 """What circle_classifier.py promises, as tests. The post's figures appear only here."""
 
 import argparse
+import re
 import contextlib
 import io
 import json
@@ -67,9 +68,14 @@ def script(*argv: str) -> list[str]:
     return [sys.executable, "-W", "error", cc.__file__, *argv]
 
 
-def run_script(*argv: str) -> subprocess.CompletedProcess:
+# The subprocesses write through Python's ordinary buffers, whatever this one was given.
+PLAIN = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def run_script(*argv: str, **options: Any) -> subprocess.CompletedProcess:
     """Run the script in a fresh Python process, to its end."""
-    return subprocess.run(script(*argv), capture_output=True, text=True, check=False)
+    options = {"capture_output": True, "text": True, "env": PLAIN, **options}
+    return subprocess.run(script(*argv), check=False, **options)
 
 
 @contextlib.contextmanager
@@ -85,7 +91,7 @@ def running(*argv: str, **popen: Any) -> Iterator[subprocess.Popen]:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            **popen,
+            **{"env": PLAIN, **popen},
         )
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -125,6 +131,7 @@ def post_listing(
     epochs: int = 1000,
     lr: float = 0.5,
     loss: str = "mse",
+    hidden: tuple[int, int] = (10, 5),
 ) -> dict:
     """The post's listing, written out again here in its own loop and sharing no code
     with the script: on any machine, the script must compute exactly what this does.
@@ -135,11 +142,12 @@ def post_listing(
     Y = (X[:, 0] ** 2 + X[:, 1] ** 2 < 1).float().unsqueeze(1)
     P = torch.rand(samples, generator=g)
     X_train, Y_train, X_dev, Y_dev = X[P < 0.8], Y[P < 0.8], X[P >= 0.8], Y[P >= 0.8]
-    W1 = torch.randn(2, 10, generator=g, requires_grad=True)
-    W2 = torch.randn(10, 5, generator=g, requires_grad=True)
-    W3 = torch.randn(5, 1, generator=g, requires_grad=True)
-    b1 = torch.zeros(10, requires_grad=True)
-    b2 = torch.zeros(5, requires_grad=True)
+    H1, H2 = hidden
+    W1 = torch.randn(2, H1, generator=g, requires_grad=True)
+    W2 = torch.randn(H1, H2, generator=g, requires_grad=True)
+    W3 = torch.randn(H2, 1, generator=g, requires_grad=True)
+    b1 = torch.zeros(H1, requires_grad=True)
+    b2 = torch.zeros(H2, requires_grad=True)
     b3 = torch.zeros(1, requires_grad=True)
 
     def logit(X: torch.Tensor) -> torch.Tensor:
@@ -1105,7 +1113,7 @@ def test_ctrl_c_while_torch_loads_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "torch" / "__init__.py").write_text(
         "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n"
     )
-    environment = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    environment = {**PLAIN, "PYTHONPATH": str(tmp_path)}
     with running("--device", "cpu", env=environment) as process:
         out, err = process.communicate(timeout=300)
     assert (process.returncode, out, err) == (130, "", "interrupted\n")
@@ -1717,3 +1725,522 @@ def test_fit_never_waits_for_the_gpu(manual_backprop: bool) -> None:
             cc.fit(params, X, Y, 20, 0.5, manual_backprop)
         finally:
             torch.cuda.set_sync_debug_mode("default")
+
+
+# Right results at the edges of divergence, whichever goes first: loss or parameters
+
+TINY = ["--device", "cpu", "--samples", "40", "--seed", "1"]
+
+
+def test_a_run_whose_training_loss_is_not_finite_diverged(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # at this rate the dev loss stays finite while the training loss is NaN
+    message = refused([*TINY, "--lr", "3e14", "--epochs", "1", "--json"], capsys)
+    assert message == "training diverged by epoch 1; try a smaller --lr than 3e+14"
+
+
+@pytest.mark.parametrize("epochs", ["2", "150"])
+def test_a_log_never_changes_whether_a_run_diverged(
+    epochs: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [*TINY, "--lr", "3e14", "--epochs", epochs]
+    with pytest.raises(SystemExit) as exit:
+        cc.main([*argv, "--log-every", "1"])
+    assert exit.value.code == 2
+    log = capsys.readouterr().out
+    refused(argv, capsys)  # without the log too
+    assert "nan" in log.splitlines()[-1]
+
+
+def test_divergence_by_the_loss_first_is_named_as_the_log_shows(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = cc.init_network
+
+    def nan_in_W3(*args: Any) -> list[torch.Tensor]:  # the loss is NaN from epoch 1
+        params = real(*args)
+        params[4].data[0, 0] = math.nan
+        return params
+
+    monkeypatch.setattr(cc, "init_network", nan_in_W3)
+    argv = ["--device", "cpu", "--samples", "500", "--epochs", "250"]
+    with pytest.raises(SystemExit):
+        cc.main([*argv, "--log-every", "1"])
+    log, err = capsys.readouterr()
+    assert log.splitlines() == ["epoch   1  loss nan"]
+    assert err.endswith("training diverged by epoch 1; try a smaller --lr than 0.5\n")
+    message = refused(argv, capsys)  # no log: noticed at the check of epoch 100
+    assert message == "training diverged by epoch 100; try a smaller --lr than 0.5"
+
+
+def test_divergence_by_the_parameters_first_is_named_as_the_log_shows(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real, calls = cc.backprop, []
+
+    def infinite_at_the_second(*args: Any) -> list[torch.Tensor]:
+        calls.append(1)
+        grads = real(*args)
+        if len(calls) == 2:  # epoch 2's loss is finite; its update makes W1 infinite
+            grads[0][0, 0] = -math.inf
+        return grads
+
+    monkeypatch.setattr(cc, "backprop", infinite_at_the_second)
+    argv = ["--device", "cpu", "--samples", "500", "--epochs", "250"]
+    argv += ["--backprop", "manual"]
+    with pytest.raises(SystemExit):
+        cc.main([*argv, "--log-every", "1"])
+    log, err = capsys.readouterr()
+    assert math.isfinite(float(log.splitlines()[1].split()[-1]))  # epoch 2: finite
+    _, last, _, loss = log.splitlines()[-1].split()  # the log stops where it went bad
+    assert int(last) > 2 and loss == "nan"
+    assert err.endswith(
+        f"training diverged by epoch {last}; try a smaller --lr than 0.5\n"
+    )
+    calls.clear()
+    message = refused(argv, capsys)  # no log: noticed at the check of epoch 100
+    assert message == "training diverged by epoch 100; try a smaller --lr than 0.5"
+
+
+def test_a_sweep_with_no_result_exits_as_its_single_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        cc.main(["--device", "cpu", "--samples", "1", "--seeds", "3"])
+    assert exit.value.code == 2
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "seed 1337  --samples 1 leaves the dev set empty"
+    assert err.endswith(
+        "no run gave a result: seed 1337: --samples 1 leaves the dev set empty\n"
+    )
+
+
+def test_a_failed_run_of_a_sweep_is_counted_as_failed_not_diverged(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = run_json(
+        "--device", "cpu", "--samples", "5", "--seeds", "6", "--epochs", "3"
+    )
+    failed = [r["seed"] for r in result["runs"] if "error" in r]
+    assert failed and len(failed) < 6  # some seeds leave a set empty, the sweep goes on
+    assert result["summary"]["failed"] == failed and result["summary"]["diverged"] == []
+    assert (
+        cc.main(["--device", "cpu", "--samples", "5", "--seeds", "6", "--epochs", "3"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert f"failed: {len(failed)} (seeds {', '.join(map(str, failed))})" in out
+
+
+def test_small_runs_train_on_one_thread() -> None:
+    # on a busy CPU, torch's threads spin waiting for each other: hundreds of times
+    # slower. At the post's size a second thread saves nothing (see the README).
+    torch.set_num_threads(2)
+    run_json("--device", "cpu", "--epochs", "1")
+    assert torch.get_num_threads() == 1
+
+
+def test_the_fit_time_is_in_a_sweeps_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cc.main([*SWEEP, "--seeds", "2"]) == 0
+    rows = capsys.readouterr().out.split("\n\n")[0].splitlines()
+    assert all(re.search(r"  fit \d+\.\d\d s", row) for row in rows)
+
+
+def test_a_tie_in_dev_loss_shares_the_better_rank() -> None:
+    runs = [made_run(seed, loss, 1) for seed, loss in enumerate([0.2, 0.1, 0.1, 0.3])]
+    assert cc.summarize(runs, 2)["rank"] == {"seed": 2, "rank": 1, "of": 4}
+    assert cc.summarize(runs, 3)["rank"]["rank"] == 4
+
+
+def test_a_cross_entropy_log_logs_the_cross_entropy() -> None:
+    argv = ["--device", "cpu", "--epochs", "20", "--samples", "500", "--loss", "bce"]
+    result = run_json(*argv, "--backprop", "manual", "--log-every", "20")
+    listing = post_listing(1337, 500, 19, 0.5, "bce_with_logits")  # before epoch 20
+    assert result["loss_history"][0][1] == pytest.approx(
+        listing["train_loss"], rel=1e-5
+    )
+
+
+# The output's edges: closed and full streams, signals, odd values
+
+
+def test_closed_or_unwritable_stdout_is_one_line() -> None:
+    for stdout in [None, "read-only"]:
+        with open(os.devnull) as read_only:
+            run = subprocess.run(
+                script("--epochs", "5", "--samples", "500", "--json"),
+                stdin=subprocess.DEVNULL,
+                stdout=read_only if stdout else subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=PLAIN,
+                # stdout=None: closed in the child, as `>&-`
+                pass_fds=(),
+                preexec_fn=None if stdout else (lambda: os.close(1)),
+                check=False,
+            )
+        assert run.returncode == 2
+        assert run.stderr.count("\n") == 1 and "cannot write the output" in run.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_help_to_a_full_disk_or_a_closed_pipe() -> None:
+    with open("/dev/full", "w") as full:
+        run = run_script(
+            "-h", stdout=full, stderr=subprocess.PIPE, capture_output=False
+        )
+    assert (run.returncode, run.stderr) == (
+        2,
+        "circle_classifier.py: error: cannot write the output: No space left on device\n",
+    )
+    piped = subprocess.run(
+        f"{sys.executable} {cc.__file__} -h | true",
+        shell=True,
+        capture_output=True,
+        env=PLAIN,
+    )
+    assert piped.returncode == 0 and piped.stderr == b""  # | true: the shell's status
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_or_closed_stderr_leaves_the_json_whole() -> None:
+    argv = [
+        "--device",
+        "cpu",
+        "--epochs",
+        "5",
+        "--samples",
+        "500",
+        "--seeds",
+        "3",
+        "--json",
+    ]
+    with open("/dev/full", "w") as full:
+        run = run_script(
+            *argv, stdout=subprocess.PIPE, stderr=full, capture_output=False
+        )
+    assert run.returncode == 0 and len(json.loads(run.stdout)["runs"]) == 3
+    closed = subprocess.run(
+        script(*argv), capture_output=True, text=True, env=PLAIN,
+        preexec_fn=lambda: os.close(2), check=False,
+    )  # fmt: skip
+    assert closed.returncode == 0 and len(json.loads(closed.stdout)["runs"]) == 3
+
+
+def test_a_file_size_limit_is_one_line() -> None:
+    command = f"ulimit -f 1; {sys.executable} {cc.__file__} --epochs 1 --boundary > big"
+    with (
+        contextlib.chdir(Path(cc.__file__).parent / "tests")
+        if False
+        else contextlib.nullcontext()
+    ):
+        pass
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        run = subprocess.run(
+            ["bash", "-c", command],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            env=PLAIN,
+        )
+    assert run.returncode == 2
+    assert (
+        run.stderr
+        == "circle_classifier.py: error: cannot write the output: File too large\n"
+    )
+
+
+def test_a_sweep_cut_by_a_closed_pipe_on_stderr_ends_quietly() -> None:
+    command = f"{sys.executable} {cc.__file__} --epochs 5 --samples 500 --seeds 4 --json 2>&1 | head -n 1"
+    run = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        capture_output=True,
+        text=True,
+        env=PLAIN,
+    )
+    assert run.returncode == 141 and run.stdout.startswith("seed 1337")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--lr", "1\n2"], "argument --lr: must be a finite number > 0, not 1\\n2"),
+        (["--", "-5"], "unrecognized arguments: -- -5"),
+        (["--seed", "-0x10"], "argument --seed: not a seed torch accepts: -0x10"),
+        (
+            ["--epochs", "9" * 5000],
+            f"argument --epochs: {'9' * 37}... is too large",
+        ),
+        (
+            ["--hidden", "0,5"],
+            "argument --hidden: must be two widths >= 1, as 10,5, not 0,5",
+        ),
+        (
+            ["--hidden", "10"],
+            "argument --hidden: must be two widths >= 1, as 10,5, not 10",
+        ),
+        (["--hidden", "10,5,3"], "argument --hidden: must be two widths >= 1"),
+        (["--hidden", "a,b"], "argument --hidden: must be two widths >= 1"),
+        (["--hidden", "10,,5"], "argument --hidden: must be two widths >= 1"),
+        (
+            ["--hidden", "10,5", "10,5"],
+            "--hidden: each value once, not [(10, 5), (10, 5)]",
+        ),
+        (["--lr", "0.5", "0.5"], "--lr: each value once, not [0.5, 0.5]"),
+        (
+            ["--hidden", "100000,100000"],
+            "--samples 10000, --hidden 100000,100000: too large",
+        ),
+    ],
+)
+def test_odd_values_are_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert refused(["--device", "cpu", *argv], capsys).startswith(message)
+
+
+# Every seed at once: a sweep trains its networks as one stacked program
+
+
+def test_a_seeds_row_does_not_depend_on_its_neighbours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the same seed beside others whose train sets are longer or shorter
+    small = ["--device", "cpu", "--epochs", "150", "--samples", "2000", "--lr", "2"]
+    alone = run_json(*small, "--seed", "5")
+    for first, seeds in [("3", "4"), ("5", "3"), ("4", "2")]:
+        sweep = run_json(*small, "--seed", first, "--seeds", seeds)
+        (run,) = [r for r in sweep["runs"] if r["seed"] == 5]
+        assert printed(run) == printed(alone)
+
+
+def test_a_diverging_network_leaves_the_others_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    small = ["--device", "cpu", "--epochs", "150", "--samples", "2000", "--seeds", "3"]
+    clean = run_json(*small)["runs"]
+    real = cc.prepare
+
+    def poisoned(seed: int, *args: Any) -> tuple:
+        data, params = real(seed, *args)
+        if seed == 1338:  # its first weight NaN: NaN from its first epoch
+            params[0].data[0, 0] = math.nan
+        return data, params
+
+    monkeypatch.setattr(cc, "prepare", poisoned)
+    runs = run_json(*small)["runs"]
+    assert runs[1]["diverged"] and runs[1]["error"] == "training diverged by epoch 100"
+    for a, b in [(runs[0], clean[0]), (runs[2], clean[2])]:
+        assert {k: a[k] for k in FIGURES} == {k: b[k] for k in FIGURES}  # every bit
+
+
+def test_small_groups_give_the_rows_of_one_group(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    argv = [*SWEEP, "--seeds", "5"]
+    together = run_json(*argv)["runs"]
+    monkeypatch.setattr(cc, "group_size", lambda *args: 2)
+    apart = run_json(*argv)["runs"]
+    assert [printed(r) for r in apart] == [printed(r) for r in together]
+
+
+def test_manual_backprop_and_cross_entropy_work_in_a_sweep() -> None:
+    for extra in [
+        ["--backprop", "manual"],
+        ["--loss", "bce"],
+        ["--loss", "bce", "--backprop", "manual"],
+    ]:
+        sweep = run_json(*SWEEP, "--seeds", "2", *extra)
+        for run in sweep["runs"]:
+            single = run_json(*SWEEP[:-1], str(run["seed"]), *extra)
+            assert printed(run) == printed(single)
+
+
+def test_the_stacked_loss_gives_each_network_its_own_gradient() -> None:
+    # one step of the stack against each network's own step, in float64
+    runs = [
+        cc.prepare(seed, argparse.Namespace(samples=300, device=CPU), (10, 5))
+        for seed in (1, 2, 3)
+    ]
+    runs = [
+        (
+            tuple(d.double() for d in data),
+            [p.detach().double().requires_grad_() for p in params],
+        )
+        for data, params in runs
+    ]
+    args = argparse.Namespace(loss="mse", backprop="autograd", epochs=1)
+    nets, seen = cc.train_together(runs, args, 0.5)
+    for (data, params), net in zip(runs, nets):
+        cc.fit(params, data[0], data[1], 1, 0.5)
+        for ours, theirs in zip(net, params):
+            torch.testing.assert_close(ours, theirs.detach(), rtol=1e-12, atol=1e-12)
+    assert seen == [1, 1, 1]
+
+
+@needs_cuda
+def test_a_cuda_sweep_equals_its_cpu_rows() -> None:
+    gpu = run_json(*SWEEP[2:], "--device", "cuda", "--seeds", "3")["runs"]
+    cpu = run_json(*SWEEP, "--seeds", "3")["runs"]
+    assert [r["device"] for r in gpu] == ["cuda:0"] * 3
+    same = [
+        printed(a) | {"device": 0} == printed(b) | {"device": 0}
+        for a, b in zip(gpu, cpu)
+    ]
+    assert sum(same) >= 2  # a row may round the other way at its last printed digit
+
+
+# The post's choices: widths and learning rates compared
+
+
+def test_hidden_10_5_is_the_default_run(post_run: dict) -> None:
+    result = run_json("--device", "cpu", "--hidden", "10,5")
+    assert {k: result[k] for k in FIGURES} == {k: post_run[k] for k in FIGURES}
+    assert result["hidden"] == [10, 5]
+
+
+@pytest.mark.parametrize("hidden", [(3, 7), (16, 2)])
+def test_other_widths_follow_the_posts_listing(hidden: tuple[int, int]) -> None:
+    argv = ["--seed", "3", "--samples", "2000", "--epochs", "150", "--lr", "1.5"]
+    result = run_json("--device", "cpu", *argv, "--hidden", f"{hidden[0]},{hidden[1]}")
+    listing = post_listing(3, 2000, 150, 1.5, hidden=hidden)
+    assert {key: result[key] for key in listing} == listing
+    assert result["hidden"] == list(hidden) and len(result["dead_neurons"]) == 2
+
+
+def test_dead_neurons_are_counted_per_layer_of_any_width(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    generator = torch.Generator().manual_seed(0)
+    params = cc.init_network(generator, CPU, (7, 3))
+    X = torch.rand(50, 2, generator=generator)
+    with torch.no_grad():
+        params[1][:4] = -100.0  # four of the seven first-layer neurons off everywhere
+    dead = cc.assess(params, (X, X[:, :1], X, X[:, :1]), cc.mean_squared_error)
+    with torch.no_grad():
+        Z1 = (X @ params[0] + params[1]).relu()
+        Z2 = (Z1 @ params[2] + params[3]).relu()
+    expected = [int((Z == 0).all(0).sum()) for Z in (Z1, Z2)]
+    assert dead["dead_neurons"] == expected and expected[0] >= 4
+    assert cc.main(["--device", "cpu", "--epochs", "3", "--hidden", "7,3"]) == 0
+    report = capsys.readouterr().out
+    assert ", a 2-7-3-1 network" in report.splitlines()[0]
+    assert re.search(r"dead neurons    = \d of 7, \d of 3 ", report)
+
+
+def test_a_comparison_runs_every_choice_over_the_same_seeds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--device", "cpu", "--epochs", "60", "--samples", "1500", "--seeds", "2"]
+    result = run_json(*argv, "--lr", "0.5", "3", "--hidden", "10,5", "4,4")
+    choices = [(r["lr"], r["hidden"], r["seed"]) for r in result["runs"]]
+    assert choices == [
+        (lr, h, s) for lr in (0.5, 3) for h in ([10, 5], [4, 4]) for s in (1337, 1338)
+    ]
+    assert [(c["lr"], c["hidden"]) for c in result["choices"]] == [
+        (lr, h) for lr in (0.5, 3) for h in ([10, 5], [4, 4])
+    ]
+    for run in result["runs"][-2:]:
+        single = run_json(
+            *argv[:-2], "--seed", str(run["seed"]), "--lr", "3", "--hidden", "4,4"
+        )
+        assert printed(run) == printed(single)
+    assert cc.main([*argv, "--lr", "0.5", "3", "--hidden", "10,5", "4,4"]) == 0
+    rows, table = capsys.readouterr().out.split("\n\n")
+    assert rows.splitlines()[0].startswith("lr 0.5  hidden 10,5  seed 1337  dev_loss ")
+    assert len(table.splitlines()) == 1 + 4 + 1
+
+
+def test_the_comparison_table_on_hand_made_runs() -> None:
+    def choice(
+        lr: float, hidden: list[int], mistakes: list[int], nothing: int = 0
+    ) -> dict:
+        runs = [
+            made_run(s, 0.01 * (s + 1) * lr, m, s < nothing)
+            for s, m in enumerate(mistakes)
+        ]
+        return {"lr": lr, "hidden": hidden, "summary": cc.summarize(runs, 0)}
+
+    table = cc.format_comparison(
+        [choice(0.5, [10, 5], [8, 9, 12, 4], 1), choice(5, [20, 10], [2, 3, 3, 5])]
+    ).splitlines()
+    assert table[1].split() == [
+        "0.5",
+        "10,5",
+        "4",
+        "1",
+        "0",
+        "8.5",
+        "(7",
+        "to",
+        "9.75)",
+        "0.0125",
+        "0.5,",
+        "1",
+    ]
+    assert table[2].split()[:9] == [
+        "5",
+        "20,10",
+        "4",
+        "0",
+        "0",
+        "3",
+        "(2.75",
+        "to",
+        "3.5)",
+    ]
+    assert table[-1] == "best, by median mistakes: --lr 5 --hidden 20,10"
+
+
+# The post's exercise, solved: examples as columns
+
+
+def test_the_exercise_examples_as_columns() -> None:
+    # Every tensor transposed: X (2, N), W1 (10, 2), b1 (10, 1), ..., Y (1, N), and
+    # each product the other way round: Z1 = relu(W1 @ X + b1) (10, N).
+    X_train, Y_train, X_dev, Y_dev, *params = draw(1337, 10000, CPU)
+    columns = [
+        p.detach().T.contiguous() if p.dim() == 2 else p.detach()[:, None]
+        for p in params
+    ]
+    columns = [p.clone().requires_grad_() for p in columns]
+    W1, b1, W2, b2, W3, b3 = columns
+    assert [tuple(p.shape) for p in columns] == [
+        (10, 2),
+        (10, 1),
+        (5, 10),
+        (5, 1),
+        (1, 5),
+        (1, 1),
+    ]
+
+    def forward(X: torch.Tensor) -> torch.Tensor:  # X (2, N) -> (1, N)
+        Z1 = (W1 @ X + b1).relu()  # (10, 2) @ (2, N) -> (10, N)
+        Z2 = (W2 @ Z1 + b2).relu()  # (5, 10) @ (10, N) -> (5, N)
+        return (W3 @ Z2 + b3).sigmoid()  # (1, 5) @ (5, N) -> (1, N)
+
+    for _ in range(1000):
+        ((forward(X_train.T) - Y_train.T) ** 2).mean().backward()
+        with torch.no_grad():
+            for p in columns:
+                p -= 0.5 * p.grad
+                p.grad = None
+    trained = draw(1337, 10000, CPU)[4:]
+    cc.fit(trained, X_train, Y_train, 1000, 0.5)
+    for rows, cols in zip(trained, columns):  # the transposes, to float32 precision
+        torch.testing.assert_close(
+            cols.detach(), torch.atleast_2d(rows.detach()).T, rtol=1e-3, atol=1e-4
+        )
+    with torch.no_grad():
+        said, truth = forward(X_dev.T)[0] > 0.5, Y_dev[:, 0] == 1
+        dev_loss = ((forward(X_dev.T) - Y_dev.T) ** 2).mean().item()
+    counts = [
+        int(c.sum())
+        for c in (said & truth, said & ~truth, ~said & ~truth, ~said & truth)
+    ]
+    assert (
+        dict(zip(POST_COUNTS, counts)) == POST_COUNTS and f"{dev_loss:.4f}" == "0.0027"
+    )
