@@ -5,10 +5,9 @@ The runnable companion to the blog post "Notes on neural networks: basic concept
 squared error, then scored on held-back points with the post's figures.
 
 Run it:   python circle_classifier.py              the post's run, and its figures
-          python circle_classifier.py --seeds 100  is that run typical? 100 seeds at once
+          python circle_classifier.py --seeds 100  is that run typical? 100 at once
           python circle_classifier.py --lr 0.5 2 5 --hidden 10,5 20,10 --seeds 100
                                                    the post's choices, compared
-          python circle_classifier.py --help       everything else
 Test it:  python -m pytest
 """
 
@@ -16,8 +15,8 @@ import os
 import signal
 
 if __name__ == "__main__":
-    # Ctrl-C while Python loads torch, which can swallow a KeyboardInterrupt: say so and
-    # stop at once, with 130 (128 + SIGINT) as a shell reports it. main() takes over.
+    # Ctrl-C while torch loads (it can swallow a KeyboardInterrupt then): say so and
+    # stop at once, with 130 (128 + SIGINT) as a shell reports it. cli() takes over.
     def stop(*_: object) -> None:
         try:
             os.write(2, b"interrupted\n")
@@ -39,15 +38,14 @@ from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 import torch
+from torch import Tensor
 
 # The six parameters travel together, in this order: [W1, b1, W2, b2, W3, b3].
-Params = list[torch.Tensor]
-Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-# The widths of the two hidden layers, the post's (10, 5); where a log line goes.
-Widths = tuple[int, int]
-Say = Callable[[str], None]
+Params = list[Tensor]
 # A run's data, as generate_datasets returns it: X_train, Y_train, X_dev, Y_dev.
-Data = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+Data = tuple[Tensor, Tensor, Tensor, Tensor]
+Loss = Callable[[Tensor, Tensor], Tensor]
+Widths = tuple[int, int]  # of the two hidden layers: the post's (10, 5)
 CPU = torch.device("cpu")
 
 
@@ -83,7 +81,7 @@ def init_network(
     return [p.to(device).requires_grad_(True) for p in (W1, b1, W2, b2, W3, b3)]
 
 
-def forward_pass(params: Params, X: torch.Tensor) -> torch.Tensor:
+def forward_pass(params: Params, X: Tensor) -> Tensor:
     """Points X (N, 2) -> the network's belief (N, 1), in (0, 1), that each is inside.
     With a leading dimension on every tensor, X (S, N, 2), W1 (S, 2, H1), b1 (S, 1, H1),
     it runs S networks at once: @ and + broadcast over it (see train_together)."""
@@ -94,26 +92,26 @@ def forward_pass(params: Params, X: torch.Tensor) -> torch.Tensor:
     return Z3
 
 
-def mean_squared_error(Y_pred: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+def mean_squared_error(Y_pred: Tensor, Y: Tensor) -> Tensor:
     """The mean of (Y_pred - Y)^2 over the examples of Y_pred, Y (N, 1): a scalar."""
     return ((Y_pred - Y) ** 2).mean()
 
 
 def fit(
     params: Params,
-    X: torch.Tensor,
-    Y: torch.Tensor,
+    X: Tensor,
+    Y: Tensor,
     epochs: int,
     lr: float,
     loss_fn: Loss = mean_squared_error,
-    backward: Callable[[torch.Tensor], None] = torch.Tensor.backward,
-    watch: Callable[[int, torch.Tensor], bool] | None = None,
+    backward: Callable[[Tensor], None] = Tensor.backward,
+    watch: Callable[[int, Tensor], bool] | None = None,
 ) -> int:
     """Full-batch gradient descent on X (N, 2), Y (N, 1), updating `params` in place.
 
-    backward(loss) fills each p.grad: autograd's, as in the post, or by_hand(...)'s.
-    watch(epoch, loss), if given, is called after each epoch (to log, to check) and
-    stops training by returning True. Returns the number of epochs run.
+    backward(loss) fills each p.grad: autograd's, as in the post, or by_hand()'s.
+    watch(epoch, loss), if given, runs after each epoch (to log, to check) and stops
+    training by returning True. Returns the number of epochs run.
     """
     for epoch in range(1, epochs + 1):
         # forward pass and loss
@@ -132,10 +130,7 @@ def fit(
 
 
 def evaluate(
-    params: Params,
-    X_dev: torch.Tensor,
-    Y_dev: torch.Tensor,
-    loss_fn: Loss = mean_squared_error,
+    params: Params, X_dev: Tensor, Y_dev: Tensor, loss_fn: Loss = mean_squared_error
 ) -> dict[str, Any]:
     """The post's figures on the dev points X_dev (n_dev, 2), Y_dev (n_dev, 1): the dev
     loss, the confusion matrix (inside is positive), the misclassified points."""
@@ -161,7 +156,7 @@ def evaluate(
 # measured against, and a map of what the network learned.
 
 
-def binary_cross_entropy(Y_pred: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+def binary_cross_entropy(Y_pred: Tensor, Y: Tensor) -> Tensor:
     """The mean of -(Y log Y_pred + (1 - Y) log(1 - Y_pred)) over Y_pred, Y (N, 1).
     As in torch's binary_cross_entropy each log is clamped at -100, so an output of
     exactly 0 or 1 costs 100, not infinity."""
@@ -172,17 +167,16 @@ def binary_cross_entropy(Y_pred: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return -(Y * log_p + (1 - Y) * log_1_minus_p).mean()
 
 
-# Each loss's gradient with respect to A3, the sum that the output's sigmoid takes:
-# where backprop() starts. N is the number of rows, Y.shape[-2] (1 if none, to give
-# an empty gradient, not a division by zero).
-def squared_error_dA3(Y_pred: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+# Each loss's gradient with respect to A3, the sum that the output's sigmoid takes: where
+# backprop() starts. N, the number of rows, is Y.shape[-2] (no rows: no division by 0).
+def squared_error_dA3(Y_pred: Tensor, Y: Tensor) -> Tensor:
     # each example's share of the mean, then sigmoid' = Y_pred (1 - Y_pred): small
     # wherever Y_pred is near 0 or 1, so a sure but wrong output learns slowly
     dY_pred = 2 / (Y.shape[-2] or 1) * (Y_pred - Y)  # (N, 1)
     return dY_pred * (1 - Y_pred) * Y_pred  # (N, 1)
 
 
-def cross_entropy_dA3(Y_pred: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+def cross_entropy_dA3(Y_pred: Tensor, Y: Tensor) -> Tensor:
     # the log's 1 / (Y_pred (1 - Y_pred)) cancels sigmoid': the exact gradient, as in
     # binary_cross_entropy_with_logits. Autograd through the clamped logs gives 0 where
     # float32 rounds Y_pred to exactly 0 or 1.
@@ -196,12 +190,12 @@ LOSSES = {
 
 
 def backprop(
-    params: Params, X: torch.Tensor, Y: torch.Tensor, dA3_of: Loss = squared_error_dA3
+    params: Params, X: Tensor, Y: Tensor, dA3_of: Loss = squared_error_dA3
 ) -> Params:
-    """The gradients of the loss, by the chain rule by hand, as autograd would give
-    them: [dW1 (2, 10), db1 (10,), ..., db3 (1,)] for X (N, 2) and Y (N, 1), and the
-    loss whose dLoss/dA3 is dA3_of(Y_pred, Y). dT stands for dLoss/dT, shaped as T.
-    With a leading dimension on every tensor it serves a stack of networks too."""
+    """The gradients of the loss by the chain rule, by hand, as autograd would give
+    them: [dW1 (2, 10), db1 (10,), ..., db3 (1,)] for X (N, 2), Y (N, 1) and the loss
+    whose dLoss/dA3 is dA3_of(Y_pred, Y). dT stands for dLoss/dT, shaped as T. With a
+    leading dimension on every tensor, it serves a stack of networks too."""
     W1, b1, W2, b2, W3, b3 = params
     with torch.no_grad():  # plain tensor operations, recording nothing
         # forward_pass again, keeping each layer's sum A and activation Z
@@ -227,12 +221,10 @@ def backprop(
     return [dW1, db1, dW2, db2, dW3, db3]
 
 
-def by_hand(
-    params: Params, X: torch.Tensor, Y: torch.Tensor, dA3_of: Loss
-) -> Callable[[torch.Tensor], None]:
+def by_hand(params: Params, X: Tensor, Y: Tensor, dA3_of: Loss) -> Callable:
     """A backward for fit(): each p.grad from backprop(), not from autograd."""
 
-    def backward(loss: torch.Tensor) -> None:
+    def backward(loss: Tensor) -> None:
         for p, grad in zip(params, backprop(params, X, Y, dA3_of)):
             p.grad = grad
 
@@ -286,13 +278,11 @@ def decision_map(
     # The circle where it crosses each row and each column, so that it has no gaps
     # where it runs flat or steep.
     for t in (1.5 - k * dy for k in range(rows)):
-        if abs(t) <= 1:
-            mark(math.sqrt(1 - t * t), t, "o")
-            mark(-math.sqrt(1 - t * t), t, "o")
+        for u in [math.sqrt(1 - t * t), -math.sqrt(1 - t * t)] if abs(t) <= 1 else []:
+            mark(u, t, "o")
     for t in (-1.5 + k * dy / 2 for k in range(cols)):
-        if abs(t) <= 1:
-            mark(t, math.sqrt(1 - t * t), "o")
-            mark(t, -math.sqrt(1 - t * t), "o")
+        for u in [math.sqrt(1 - t * t), -math.sqrt(1 - t * t)] if abs(t) <= 1 else []:
+            mark(t, u, "o")
     for x1, x2 in points:
         mark(x1, x2, "X")
     return ["".join(row) for row in grid]
@@ -349,15 +339,16 @@ def settings(args: argparse.Namespace, seed: int, lr: float, hidden: Widths) -> 
     return {"seed": seed, "lr": lr, "hidden": list(hidden), "device": device} | asked
 
 
-def run(args: argparse.Namespace, lr: float, hidden: Widths, say: Say) -> dict:
+def run(args: argparse.Namespace, lr: float, hidden: Widths, say: Callable) -> dict:
     """The run of --seed: what the post's listing computes at these settings."""
     data, params = prepare(args.seed, args, hidden)
-    backward, dA3_of = torch.Tensor.backward, LOSSES[args.loss][1]
+    loss_fn, dA3_of = LOSSES[args.loss]
+    backward = Tensor.backward
     if args.backprop == "manual":  # and no graph to record: backprop() needs none
         backward = by_hand([p.requires_grad_(False) for p in params], *data[:2], dA3_of)
     history: list[tuple[int, float]] = []
 
-    def watch(epoch: int, loss: torch.Tensor) -> bool:
+    def watch(epoch: int, loss: Tensor) -> bool:
         if args.log_every and (epoch % args.log_every == 0 or epoch == args.epochs):
             history.append((epoch, loss.item()))  # a read: only where a log asks ...
             say(f"epoch {epoch:>{len(str(args.epochs))}}  loss {history[-1][1]:.6f}")
@@ -366,7 +357,7 @@ def run(args: argparse.Namespace, lr: float, hidden: Widths, say: Say) -> dict:
         return epoch % 100 == 0 and not all_finite(params)  # ... and 1 in 100 epochs
 
     start = time.perf_counter()
-    ran = fit(params, *data[:2], args.epochs, lr, LOSSES[args.loss][0], backward, watch)
+    ran = fit(params, *data[:2], args.epochs, lr, loss_fn, backward, watch)
     synchronize(args.device)
     seconds = time.perf_counter() - start
     result = finish(params, data, ran, args) | settings(args, args.seed, lr, hidden)
@@ -397,23 +388,21 @@ def train_together(
     mask = pad([data[1] * 0 + 1 for data, _ in runs], batch_first=True)  # (S, n, 1)
     scale = X.shape[1] / mask.sum(1, keepdim=True)  # (S, 1, 1): n / its own count
     # W1 (S, 2, H1), b1 (S, 1, H1), ...: a bias as a row, to broadcast as in the post
-    params = [
-        torch.stack([p.detach().view(-1, p.shape[-1]) for p in ps])
-        for ps in zip(*(p for _, p in runs))
-    ]
+    nets = [[p.detach().view(-1, p.shape[-1]) for p in params] for _, params in runs]
+    params = [torch.stack(ps) for ps in zip(*nets)]
 
-    def stacked_loss(Y_pred: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    def stacked_loss(Y_pred: Tensor, Y: Tensor) -> Tensor:
         # 0 in both on the padding, which so adds 0; the scale makes each mean its own
         return (torch.vmap(loss_fn)(Y_pred * mask, Y * mask) * scale.view(-1)).sum()
 
-    backward = torch.Tensor.backward
+    backward = Tensor.backward
     if args.backprop == "manual":
         backward = by_hand(params, X, Y, lambda P, Y: dA3_of(P, Y) * mask * scale)
     else:
         params = [p.requires_grad_(True) for p in params]
     seen: list[int | None] = [None] * len(runs)
 
-    def watch(epoch: int, _: torch.Tensor) -> bool:
+    def watch(epoch: int, _: Tensor) -> bool:
         if epoch % 100:
             return False
         finite = torch.stack([p.detach().isfinite().flatten(1).all(1) for p in params])
@@ -441,8 +430,8 @@ def group_size(args: argparse.Namespace, hidden: Widths) -> int:
 
 def sweep(args: argparse.Namespace, lr: float, hidden: Widths) -> Iterator[list[dict]]:
     """The runs of seeds --seed, --seed + 1, ... at this lr and widths, trained in
-    groups (see group_size); yields each group's rows as it finishes: its single runs' figures, computed another way (see
-    train_together), or why a run has none."""
+    groups; yields each group's rows as it finishes: its single runs' figures,
+    computed another way (see train_together), or why a run has none."""
     seeds, size = range(args.seed, args.seed + args.seeds), group_size(args, hidden)
     for group in (seeds[i : i + size] for i in range(0, len(seeds), size)):
         rows, runs = {}, {}
@@ -464,23 +453,25 @@ def sweep(args: argparse.Namespace, lr: float, hidden: Widths) -> Iterator[list[
         yield [settings(args, seed, lr, hidden) | rows[seed] for seed in group]
 
 
+def spread(values: list[float]) -> dict[str, float] | None:
+    """Their minimum, quartiles (interpolated as numpy's) and maximum."""
+    if not values:
+        return None
+    cut = statistics.quantiles(
+        values * (2 if len(values) == 1 else 1), method="inclusive"
+    )
+    return dict(
+        zip(["min", "q1", "median", "q3", "max"], [min(values), *cut, max(values)])
+    )
+
+
 def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
     """What the runs of one choice say together, and where the run of `seed` ranks.
     A run that failed (diverged, say) is counted, and left out of the statistics."""
     done = [r for r in runs if "error" not in r]
-
-    def spread(values: list[float]) -> dict[str, float] | None:
-        if not values:
-            return None
-        # quartiles interpolated as numpy's; one value is all its own quartiles
-        many = values if len(values) > 1 else values * 2
-        cut = statistics.quantiles(many, method="inclusive")
-        return dict(
-            zip(["min", "q1", "median", "q3", "max"], [min(values), *cut, max(values)])
-        )
-
     ours = [r["dev_loss"] for r in done if r["seed"] == seed]
-    rank = 1 + sum(r["dev_loss"] < ours[0] for r in done) if ours else 0
+    rank = 1 + sum(r["dev_loss"] < ours[0] for r in done) if ours else 0  # ties: best
+    dead = [statistics.median(d) for d in zip(*(r["dead_neurons"] for r in done))]
     return {
         "runs": len(runs),
         "seeds": [runs[0]["seed"], runs[-1]["seed"]],
@@ -489,11 +480,7 @@ def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
         "failed": [r["seed"] for r in runs if r.get("diverged") is False],
         "dev_loss": spread([r["dev_loss"] for r in done]),
         "mistakes": spread([r["false_positives"] + r["false_negatives"] for r in done]),
-        "dead_neurons": [
-            statistics.median(d) for d in zip(*(r["dead_neurons"] for r in done))
-        ]
-        or None,
-        # 1 is the lowest dev loss; a tie shares the better rank
+        "dead_neurons": dead or None,  # each layer's median
         "rank": {"seed": seed, "rank": rank, "of": len(done)} if ours else None,
     }
 
@@ -530,54 +517,51 @@ NOTES = {
     "autograd": " (clamped, as torch's binary_cross_entropy)",
     "manual": " (exact, as binary_cross_entropy_with_logits)",
 }
+NOTHING = "learned nothing: it gives the same answer for every dev point\n"
+LEGEND = "# network says inside  . outside  o true unit circle  X misclassified"
+RATES = ("accuracy", "precision", "recall")
+MISTAKES = {
+    "positive": "inside, actually outside",
+    "negative": "outside, actually inside",
+}
+COLUMNS = (
+    "lr      hidden   runs  learned nothing  diverged  mistakes: median (q1 to q3)"
+)
+COLUMNS += "  dev_loss median  dead neurons median"
+MEDIANS = ("mistakes", "dev_loss")  # the best choice: the fewest, then the lowest
+OOM = "out of memory|can't allocate memory"  # what too large a --samples does
 
 
 def format_report(r: dict) -> str:
     """The report: the post's figures under its names, what they are measured against,
     the misclassified points, and the map if asked for."""
     rates = [f"{k} {r[k]:.2%}" if r[k] is not None else f"{k} n/a" for k in RATES]
-    lines = REPORT.format(
-        **r,
-        **dict(zip(["h1", "h2", "d1", "d2"], r["hidden"] + r["dead_neurons"])),
-        note=NOTES[r["backprop"]] if r["loss"] == "bce" else "",
-        rates="   ".join(rates),
-        nothing="learned nothing: it gives the same answer for every dev point\n"
-        * r["learned_nothing"],
-    ).split("\n")
-    for kind, said in [
-        ("positive", "inside, actually outside"),
-        ("negative", "outside, actually inside"),
-    ]:
+    more = dict(zip(["h1", "h2", "d1", "d2"], r["hidden"] + r["dead_neurons"]))
+    more["note"] = NOTES[r["backprop"]] if r["loss"] == "bce" else ""
+    more["nothing"] = NOTHING * r["learned_nothing"]
+    lines = REPORT.format(**r, **more, rates="   ".join(rates)).split("\n")
+    for kind, said in MISTAKES.items():
         points = r[f"false_{kind}_samples"]
         lines.append(f"false {kind} samples (predicted {said}): {len(points)}")
-        lines += [
-            f"  ({x:.4f}, {y:.4f})  r = {math.hypot(x, y):.4f}" for x, y in points[:10]
-        ]
+        for x1, x2 in points[:10]:
+            lines.append(f"  ({x1:.4f}, {x2:.4f})  r = {math.hypot(x1, x2):.4f}")
         if len(points) > 10:
             lines.append(f"  ... and {len(points) - 10} more; --json lists them all")
     if "boundary" in r:
-        lines += [
-            "",
-            "the plane from -1.5 to 1.5 in x1 (across) and x2 (up):",
-            *r["boundary"],
-        ]
-        lines.append(
-            "# network says inside  . outside  o true unit circle  X misclassified"
-        )
+        lines += ["", "the plane from -1.5 to 1.5 in x1 (across) and x2 (up):"]
+        lines += [*r["boundary"], LEGEND]
     return "\n".join(lines)
-
-
-RATES = ("accuracy", "precision", "recall")
 
 
 def format_row(r: dict, choice: bool = False) -> str:
     """One line of a sweep: a run's seed (and choice) and figures, or why it has none."""
     row = f"lr {r['lr']:g}  hidden {r['hidden'][0]},{r['hidden'][1]}  " * choice
+    row += f"seed {r['seed']}  "
     if "error" in r:
-        return row + f"seed {r['seed']}  {r['error']}"
-    counts = "  ".join(f"{k[0]}{k[6 if k[0] == 'f' else 5]} {r[k]}" for k in COUNTS)
-    row += f"seed {r['seed']}  dev_loss {r['dev_loss']:.4f}  {counts}"
-    row += f"  accuracy {r['accuracy']:.2%}  fit {r['fit_seconds']:.2f} s"
+        return row + r["error"]
+    tp, fp, tn, fn = (r[k] for k in COUNTS)
+    row += f"dev_loss {r['dev_loss']:.4f}  tp {tp}  fp {fp}  tn {tn}  fn {fn}  "
+    row += f"accuracy {r['accuracy']:.2%}  fit {r['fit_seconds']:.2f} s"
     return row + "  learned nothing" * r["learned_nothing"]
 
 
@@ -593,20 +577,17 @@ def format_summary(s: dict) -> str:
             cells = "  ".join(f"{k} {v:{style}}" for k, v in s[name].items())
             lines.append(f"{name + ':':<10} {cells}")
     if rank := s["rank"]:
-        lines.append(
-            f"seed {rank['seed']} ranks {rank['rank']} of {rank['of']} by dev_loss (1 is the lowest)"
-        )
+        of = f"{rank['rank']} of {rank['of']}"
+        lines.append(f"seed {rank['seed']} ranks {of} by dev_loss (1 is the lowest)")
     return "\n".join(lines)
 
 
 def format_comparison(choices: list[dict]) -> str:
     """A line per choice of lr and widths, then the best: the fewest mistakes at the
     median, then the lowest dev loss."""
-    lines = [
-        "lr      hidden   runs  learned nothing  diverged  mistakes: median (q1 to q3)  dev_loss median  dead neurons median"
-    ]
+    lines = [COLUMNS]
     for c in choices:
-        s, m = c["summary"], c["summary"]["mistakes"] or {}
+        s, m = c["summary"], c["summary"]["mistakes"]
         row = f"{c['lr']:<7g} {c['hidden'][0]:>3},{c['hidden'][1]:<4} {s['runs']:>4}"
         row += f"  {len(s['learned_nothing']):>15}  {len(s['diverged']):>8}  "
         if m:
@@ -614,15 +595,10 @@ def format_comparison(choices: list[dict]) -> str:
             row += f"{m['median']:>8g} ({m['q1']:g} to {m['q3']:g})".ljust(29)
             row += f"{s['dev_loss']['median']:>15.4f}  {dead:>19}"
         lines.append(row)
-    scored = [c for c in choices if c["summary"]["mistakes"]]
-    if scored:
-        b = min(
-            scored,
-            key=lambda c: [c["summary"][k]["median"] for k in ("mistakes", "dev_loss")],
-        )
-        lines.append(
-            f"best, by median mistakes: --lr {b['lr']:g} --hidden {b['hidden'][0]},{b['hidden'][1]}"
-        )
+    if scored := [c for c in choices if c["summary"]["mistakes"]]:
+        b = min(scored, key=lambda c: [c["summary"][k]["median"] for k in MEDIANS])
+        best = f"--lr {b['lr']:g} --hidden {b['hidden'][0]},{b['hidden'][1]}"
+        lines.append(f"best, by median mistakes: {best}")
     return "\n".join(lines)
 
 
@@ -635,51 +611,27 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def refuse(text: str, wanted: str, why: str = "") -> NoReturn:
-    """An argparse type's refusal: `text` (quoted if empty, cut if long) is not taken."""
-    shown = repr(text) if not text else text if len(text) <= 40 else text[:37] + "..."
-    raise argparse.ArgumentTypeError(
-        why.format(shown) or f"must be {wanted}, not {shown}"
-    )
+def short(text: str) -> str:
+    """A value as a message names it: quoted if empty, cut if long."""
+    return repr(text) if not text else text if len(text) <= 40 else text[:37] + "..."
 
 
-def count(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= minimum."""
+def argument(convert: Callable, good: Callable, wanted: str) -> Callable[[str], Any]:
+    """An argparse type: convert(text) where that is good, else a one-line refusal."""
 
-    def parse(text: str) -> int:
+    def parse(text: str) -> Any:
+        shown = short(text)
         try:
-            value = int(text)
-        except ValueError:  # int() also refuses more than 4300 digits
-            too_long = text.strip().lstrip("+-").isdigit()
-            refuse(text, f"an integer >= {minimum}", "{} is too large" * too_long)
-        return value if value >= minimum else refuse(text, f"an integer >= {minimum}")
+            value = convert(text)
+        except (ValueError, RuntimeError):  # not a number, or past int()'s or torch's
+            if text.strip().lstrip("+-").isdigit():  # an integer all the same
+                raise argparse.ArgumentTypeError(f"{shown} is out of range")
+        else:
+            if good(value):
+                return value
+        raise argparse.ArgumentTypeError(f"must be {wanted}, not {shown}")
 
     return parse
-
-
-def rate(text: str) -> float:
-    """An argparse type: a learning rate, a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    good = math.isfinite(value) and value > 0
-    return value if good else refuse(text, "a finite number > 0")
-
-
-def widths(text: str) -> Widths:
-    """An argparse type: H1,H2, the two hidden layers' widths, each at least 1."""
-    pair = re.fullmatch(r"\s*(\d{1,9})\s*,\s*(\d{1,9})\s*", text)
-    H1, H2 = map(int, pair.groups()) if pair else (0, 0)
-    return (H1, H2) if min(H1, H2) >= 1 else refuse(text, "two widths >= 1, as 10,5")
-
-
-def seed_of(text: str) -> int:
-    """An argparse type: an integer that torch.Generator.manual_seed accepts."""
-    try:
-        return torch.Generator().manual_seed(int(text)).initial_seed() * 0 + int(text)
-    except (RuntimeError, ValueError):  # not an integer, or out of torch's range
-        refuse(text, "", "not a seed torch accepts: {}")
 
 
 def device_of(name: str) -> torch.device:
@@ -690,29 +642,36 @@ def device_of(name: str) -> torch.device:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # of device types torch no longer serves
             device = torch.device(name)
-    except RuntimeError:
-        refuse(name, "", "not a device torch knows: {}")
-    backend = getattr(torch, device.type, None)  # torch.cuda, torch.mps, ...
-    if device.type == "cpu":
-        return device
-    if not (hasattr(backend, "is_available") and backend.is_available()):
-        refuse(name, "", f"no {device.type} device here: {{}}")
-    last = backend.device_count() - 1 if hasattr(backend, "device_count") else 0
-    if (device.index or 0) > last:
-        refuse(name, "", f"{{}}: the last device here is {device.type}:{last}")
+        torch.zeros(1, device=device).item()  # can this machine compute there?
+    except (RuntimeError, AssertionError):  # torch's word for "not here"
+        raise argparse.ArgumentTypeError(f"no such device here: {short(name)}")
     return device
 
 
+def pair(text: str) -> Widths:
+    """ "H1,H2" -> (H1, H2); ValueError if that is not two integers."""
+    H1, H2 = text.split(",")
+    return int(H1), int(H2)
+
+
+def seed_of(text: str) -> int:
+    """An integer that torch's generators take."""
+    torch.Generator().manual_seed(int(text))
+    return int(text)
+
+
+def count(least: int) -> Callable:
+    """An argparse type: an integer >= least."""
+    return argument(int, lambda n: n >= least, f"an integer >= {least}")
+
+
+rate = argument(float, lambda v: 0 < v < math.inf, "a finite number > 0")
+widths = argument(pair, lambda w: min(w) > 0, "two widths >= 1, as 10,5")
 FLAGS = [  # each flag: its type (or its choices), its default (the post's), its use
     ("--epochs", count(0), 1000, "steps of gradient descent"),
     ("--lr", rate, [0.5], "learning rate; several compare"),
-    (
-        "--hidden",
-        widths,
-        [(10, 5)],
-        "H1,H2: the hidden layers' widths; several compare",
-    ),
-    ("--seed", seed_of, 1337, "seed of the one generator of data and weights"),
+    ("--hidden", widths, [(10, 5)], "H1,H2: hidden layers' widths; several compare"),
+    ("--seed", argument(seed_of, bool, "a seed"), 1337, "of the data and weights"),
     ("--seeds", count(1), 1, "N: run seeds --seed to --seed + N - 1, all at once"),
     ("--samples", count(1), 10000, "points drawn, split 80:20 into train and dev"),
     ("--device", device_of, "auto", "cpu, cuda, cuda:N, mps, ...; auto: CUDA if any"),
@@ -728,16 +687,11 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(description=__doc__, formatter_class=raw)
     for flag, kind, default, use in FLAGS:
         many, choices = isinstance(default, list), isinstance(kind, list)
-        text = str(default[0] if many else default).replace(" ", "").strip("()")
-        add = parser.add_argument
-        add(
-            flag,
-            type=None if choices else kind,
-            choices=kind if choices else None,
-            default=default,
-            nargs="+" if many else None,
-            help=f"{use} (default: {text})",
-        )
+        shown = str(default[0] if many else default).replace(" ", "").strip("()")
+        options = {"choices": kind} if choices else {"type": kind}
+        options |= {"nargs": "+"} if many else {}
+        options |= {"default": default, "help": f"{use} (default: {shown})"}
+        parser.add_argument(flag, **options)
     parser.add_argument("--boundary", action="store_true", help="map what it learned")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -766,7 +720,7 @@ def check(parser: ArgumentParser, args: argparse.Namespace) -> None:
     if runs > 1 and (args.boundary or args.log_every):
         flag = "--boundary" if args.boundary else "--log-every"
         parser.error(f"{flag} is for one run, not {runs}")
-    if args.seed + args.seeds - 1 >= 2**64:
+    if args.seed + args.seeds > 2**64:
         parser.error(
             f"--seeds {args.seeds} from --seed {args.seed} runs past torch's seeds"
         )
@@ -793,30 +747,32 @@ def main(argv: list[str] | None = None) -> int:
         # busy, torch's threads spin waiting for each other, hundreds of times slower.
         torch.set_num_threads(1)
     choices = list(itertools.product(args.lr, args.hidden))
-    say = tell if args.json else out  # a log, a sweep's rows: never inside the JSON
     try:
         if len(choices) == 1 and args.seeds == 1:
-            result = run(args, *choices[0], say)
-            out(dumps(result) if args.json else format_report(result))
+            result = run(args, *choices[0], say=tell if args.json else out)
+            out(
+                json.dumps(result, allow_nan=False)
+                if args.json
+                else format_report(result)
+            )
         else:
-            compare(args, choices, say)
+            compare(args, choices)
     except Diverged as error:
         parser.error(f"{error}; try a smaller --lr than {args.lr[0]:g}")
     except RunError as error:
         parser.error(str(error))
     except (MemoryError, RuntimeError) as error:
         # out of memory is what too large a --samples does: say so. Else: a bug, loud.
-        if isinstance(error, RuntimeError) and not re.search(
-            "out of memory|can't allocate", str(error)
-        ):
+        if isinstance(error, RuntimeError) and not re.search(OOM, str(error)):
             raise
         parser.error(f"--samples {args.samples} does not fit in {args.device} memory")
     return 0
 
 
-def compare(args: argparse.Namespace, choices: list[tuple], say: Say) -> None:
-    """Sweep each choice of lr and widths over the seeds, printing each group's rows
-    as it finishes; then the summary of one choice, or the comparison of several."""
+def compare(args: argparse.Namespace, choices: list[tuple]) -> None:
+    """Sweep each choice of lr and widths over the seeds, printing each group's rows as
+    it finishes (on stderr with --json); then the summary of one choice, or the
+    comparison of several."""
     runs: list[dict] = []
     try:
         for lr, hidden in choices:
@@ -824,7 +780,7 @@ def compare(args: argparse.Namespace, choices: list[tuple], say: Say) -> None:
                 progress("")
                 runs += rows
                 for row in rows:
-                    say(format_row(row, choice=len(choices) > 1))
+                    (tell if args.json else out)(format_row(row, len(choices) > 1))
     except KeyboardInterrupt:  # Ctrl-C: the summary of the runs so far, then stop
         progress("")
         if not runs:
@@ -832,35 +788,26 @@ def compare(args: argparse.Namespace, choices: list[tuple], say: Say) -> None:
         interrupted = True
     else:
         interrupted = False
-        if all("error" in r for r in runs):  # as a single such run: status 2
+        if all("error" in r for r in runs):  # no result at all: as a single such run
             raise RunError(
                 f"no run gave a result: seed {runs[0]['seed']}: {runs[0]['error']}"
             )
-    summaries = [
-        {"lr": lr, "hidden": list(hidden), "summary": summarize(mine, args.seed)}
-        for lr, hidden in choices
-        if (mine := [r for r in runs if (r["lr"], r["hidden"]) == (lr, list(hidden))])
-    ]
+    summaries = []
+    for lr, hidden in choices:
+        if mine := [r for r in runs if (r["lr"], r["hidden"]) == (lr, list(hidden))]:
+            summary = summarize(mine, args.seed)
+            summaries.append({"lr": lr, "hidden": list(hidden), "summary": summary})
     if len(choices) == 1:
-        summary = summaries[0]["summary"]
-        out(
-            dumps({"runs": runs, "summary": summary})
-            if args.json
-            else "\n" + format_summary(summary)
-        )
+        result = {"runs": runs, "summary": summaries[0]["summary"]}
+        text = format_summary(summaries[0]["summary"])
     else:
-        out(
-            dumps({"runs": runs, "choices": summaries})
-            if args.json
-            else "\n" + format_comparison(summaries)
+        result, text = (
+            {"runs": runs, "choices": summaries},
+            format_comparison(summaries),
         )
+    out(json.dumps(result, allow_nan=False) if args.json else "\n" + text)
     if interrupted:
         raise KeyboardInterrupt
-
-
-def dumps(value: dict) -> str:
-    """JSON, strictly: a NaN or an infinity would be a bug, not a figure."""
-    return json.dumps(value, allow_nan=False)
 
 
 def out(text: str) -> None:
@@ -911,8 +858,8 @@ def cli(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         tell("interrupted")
         status = 130  # 128 + SIGINT, as a shell says
-    for fd, stream in [(1, sys.stdout), (2, sys.stderr)]:  # Python's last flush
-        try:  # must not fail either
+    for fd, stream in [(1, sys.stdout), (2, sys.stderr)]:  # Python's last flush, at
+        try:  # exit, must not fail either
             stream.flush()
         except (OSError, AttributeError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), fd)

@@ -772,19 +772,6 @@ def test_auto_device_prefers_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cc.device_of("auto") == torch.device("cpu")
 
 
-def test_device_index_must_name_a_gpu_this_machine_has(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
-    assert cc.device_of("cuda:1") == torch.device("cuda:1")
-    assert cc.device_of("cuda") == torch.device("cuda")
-    with pytest.raises(
-        argparse.ArgumentTypeError, match="^cuda:2: the last device here is cuda:1$"
-    ):
-        cc.device_of("cuda:2")
-
-
 def test_report_names_the_posts_figures(capsys: pytest.CaptureFixture[str]) -> None:
     assert cc.main(["--device", "cpu", "--epochs", "20"]) == 0
     report = capsys.readouterr().out
@@ -928,11 +915,11 @@ def first_dev_only_seed() -> int:
 NO_CUDA = torch.cuda.device_count() == 0
 BAD_INPUTS = [
     # (argv, the one line's message after "error: ")
-    (["--device", "nonsense"], "argument --device: not a device torch knows: nonsense"),
+    (["--device", "nonsense"], "argument --device: no such device here: nonsense"),
     # torch knows meta, but it cannot compute anything
-    (["--device", "meta"], "argument --device: no meta device here: meta"),
+    (["--device", "meta"], "argument --device: no such device here: meta"),
     *(
-        [(["--device", "cuda"], "argument --device: no cuda device here: cuda")]
+        [(["--device", "cuda"], "argument --device: no such device here: cuda")]
         if NO_CUDA
         else []
     ),
@@ -954,8 +941,8 @@ BAD_INPUTS = [
     (["--samples", "0"], "argument --samples: must be an integer >= 1, not 0"),
     (["--samples", "-5"], "argument --samples: must be an integer >= 1, not -5"),
     (["--samples", "2.5"], "argument --samples: must be an integer >= 1, not 2.5"),
-    (["--seed", str(2**64)], f"argument --seed: not a seed torch accepts: {2**64}"),
-    (["--seed", "x"], "argument --seed: not a seed torch accepts: x"),
+    (["--seed", str(2**64)], f"argument --seed: {2**64} is out of range"),
+    (["--seed", "x"], "argument --seed: must be a seed, not x"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--lr"], "argument --lr: expected at least one argument"),
     (["--backprop", "sideways"], "argument --backprop: invalid choice: 'sideways'"),
@@ -989,12 +976,8 @@ def test_device_past_the_last_gpu_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     past = f"cuda:{torch.cuda.device_count()}"
-    expected = (
-        f"no cuda device here: {past}"
-        if NO_CUDA
-        else f"{past}: the last device here is cuda:{torch.cuda.device_count() - 1}"
-    )
-    assert refused(["--device", past], capsys) == f"argument --device: {expected}"
+    message = f"argument --device: no such device here: {past}"
+    assert refused(["--device", past], capsys) == message
 
 
 def first_bad_logged_epoch(log: str) -> int:
@@ -1057,7 +1040,7 @@ def test_a_device_torch_warns_about_is_one_line_even_under_w_error() -> None:
     # traceback); torch 2.3 does not: the same line either way
     run = run_script("--device", "mkldnn")
     assert (run.returncode, run.stdout) == (2, "")
-    expected = "circle_classifier.py: error: argument --device: no mkldnn device here"
+    expected = "circle_classifier.py: error: argument --device: no such device here"
     assert run.stderr == f"{expected}: mkldnn\n"
 
 
@@ -1184,8 +1167,8 @@ def test_running_out_of_python_memory_is_one_line(
         (["--lr", "-1"], "argument --lr: must be a finite number > 0, not -1"),
         (["--lr", ""], "argument --lr: must be a finite number > 0, not ''"),
         (["--epochs", ""], "argument --epochs: must be an integer >= 0, not ''"),
-        (["--seed", ""], "argument --seed: not a seed torch accepts: ''"),
-        (["--device", ""], "argument --device: not a device torch knows: ''"),
+        (["--seed", ""], "argument --seed: must be a seed, not ''"),
+        (["--device", ""], "argument --device: no such device here: ''"),
         (["--epochs", "-2e3"], "argument --epochs: must be an integer >= 0, not -2e3"),
         (["--seed", "-5", "--epochs", "-1"], "argument --epochs: must be an integer"),
     ],
@@ -1969,10 +1952,10 @@ def test_a_sweep_cut_by_a_closed_pipe_on_stderr_ends_quietly() -> None:
     [
         (["--lr", "1\n2"], "argument --lr: must be a finite number > 0, not 1\\n2"),
         (["--", "-5"], "unrecognized arguments: -- -5"),
-        (["--seed", "-0x10"], "argument --seed: not a seed torch accepts: -0x10"),
+        (["--seed", "-0x10"], "argument --seed: must be a seed, not -0x10"),
         (
             ["--epochs", "9" * 5000],
-            f"argument --epochs: {'9' * 37}... is too large",
+            f"argument --epochs: {'9' * 37}... is out of range",
         ),
         (
             ["--hidden", "0,5"],
