@@ -649,9 +649,9 @@ def device_of(name: str) -> torch.device:
 
 
 def pair(text: str) -> Widths:
-    """ "H1,H2" -> (H1, H2); ValueError if that is not two integers."""
-    H1, H2 = text.split(",")
-    return int(H1), int(H2)
+    """Two widths, as "H1,H2" says them; none, (0, 0), if it says no pair."""
+    widths = text.split(",")
+    return (int(widths[0]), int(widths[1])) if len(widths) == 2 else (0, 0)
 
 
 def seed_of(text: str) -> int:
