@@ -386,18 +386,20 @@ def train_together(
     X = pad([data[0] for data, _ in runs], batch_first=True)  # (S, n, 2), n the most
     Y = pad([data[1] for data, _ in runs], batch_first=True)  # (S, n, 1)
     mask = pad([data[1] * 0 + 1 for data, _ in runs], batch_first=True)  # (S, n, 1)
-    scale = X.shape[1] / mask.sum(1, keepdim=True)  # (S, 1, 1): n / its own count
+    scale = X.shape[1] / mask.sum((1, 2))  # (S,): n / each one's count of points
     # W1 (S, 2, H1), b1 (S, 1, H1), ...: a bias as a row, to broadcast as in the post
     nets = [[p.detach().view(-1, p.shape[-1]) for p in params] for _, params in runs]
     params = [torch.stack(ps) for ps in zip(*nets)]
 
     def stacked_loss(Y_pred: Tensor, Y: Tensor) -> Tensor:
-        # 0 in both on the padding, which so adds 0; the scale makes each mean its own
-        return (torch.vmap(loss_fn)(Y_pred * mask, Y * mask) * scale.view(-1)).sum()
+        # 0 in both on the padding (Y is padded with 0), which so adds 0 to each
+        # network's mean over n rows; the scale makes that its mean over its own
+        return torch.vmap(loss_fn)(Y_pred * mask, Y) @ scale  # (S,) @ (S,) -> ()
 
     backward = Tensor.backward
     if args.backprop == "manual":
-        backward = by_hand(params, X, Y, lambda P, Y: dA3_of(P, Y) * mask * scale)
+        weight = mask * scale[:, None, None]  # (S, n, 1): 0 on the padding
+        backward = by_hand(params, X, Y, lambda P, Y: dA3_of(P, Y) * weight)
     else:
         params = [p.requires_grad_(True) for p in params]
     seen: list[int | None] = [None] * len(runs)
