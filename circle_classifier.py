@@ -11,8 +11,8 @@ Run it:   python circle_classifier.py              the post's run, and its figur
 Test it:  python -m pytest
 """
 
+import _signal  # signal's core, built in: at once, where signal takes milliseconds
 import os
-import signal
 
 if __name__ == "__main__":
     # Ctrl-C while torch loads (it can swallow a KeyboardInterrupt then): say so and
@@ -23,13 +23,14 @@ if __name__ == "__main__":
         finally:
             os._exit(130)
 
-    signal.signal(signal.SIGINT, stop)
+    _signal.signal(_signal.SIGINT, stop)
 
 import argparse
 import itertools
 import json
 import math
 import re
+import signal
 import statistics
 import sys
 import time

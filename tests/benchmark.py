@@ -29,18 +29,23 @@ def main() -> None:
     parser = cc.build_parser()
     args = parser.parse_args(rest)
     cc.check(parser, args)
-    if args.samples * min(args.seeds, 10) < 100_000:  # as main() does
-        torch.set_num_threads(1)
+    default = torch.get_num_threads()
+
+    def threads(seeds: int) -> None:  # as main() chooses them for that many seeds
+        torch.set_num_threads(1 if args.samples * min(seeds, 10) < 100_000 else default)
+
     hidden, lr = args.hidden[0], args.lr[0]
     seeds = range(args.seed, args.seed + args.seeds)
     times: dict[str, list[float]] = {"one by one": [], "stacked": []}
     for _ in range(known.repeats):
+        threads(1)
         start = time.perf_counter()
         for seed in seeds:  # the single run's own code, a seed at a time
             args.seed = seed
             cc.run(args, lr, hidden, say=print)
         times["one by one"].append(time.perf_counter() - start)
         args.seed = seeds[0]
+        threads(args.seeds)
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             cc.compare(args, [(lr, hidden)])
@@ -49,8 +54,7 @@ def main() -> None:
     if args.device.type == "cuda":
         device += f" ({torch.cuda.get_device_name(args.device)})"
     else:
-        device += f" ({platform.processor() or platform.machine()}, "
-        device += f"{torch.get_num_threads()} threads)"
+        device += f" ({platform.processor() or platform.machine()}, {default} cores)"
     print(
         f"{args.seeds} seeds, {args.samples} samples, {args.epochs} epochs on {device},"
     )
