@@ -383,6 +383,7 @@ def train_together(
     over its own points, so that each one's gradient is its own. Returns each one's
     parameters and the epoch by which it was seen not finite (else the epochs run)."""
     loss_fn, dA3_of = LOSSES[args.loss]
+    S = len(runs)
     pad = torch.nn.utils.rnn.pad_sequence  # train sets differ in length: pad with 0
     X = pad([data[0] for data, _ in runs], batch_first=True)  # (S, n, 2), n the most
     Y = pad([data[1] for data, _ in runs], batch_first=True)  # (S, n, 1)
@@ -403,7 +404,7 @@ def train_together(
         backward = by_hand(params, X, Y, lambda P, Y: dA3_of(P, Y) * weight)
     else:
         params = [p.requires_grad_(True) for p in params]
-    seen: list[int | None] = [None] * len(runs)
+    seen: list[int | None] = [None] * S
 
     def watch(epoch: int, _: Tensor) -> bool:
         if epoch % 100:
@@ -415,11 +416,8 @@ def train_together(
         return all(seen)  # a network alone trains on; all of them stop here
 
     ran = fit(params, X, Y, args.epochs, lr, stacked_loss, backward, watch)
-    shapes = [p.shape for p in runs[0][1]]
-    nets = [
-        [p[s].detach().view(q) for p, q in zip(params, shapes)]
-        for s in range(len(runs))
-    ]
+    shapes = [p.shape for p in runs[0][1]]  # each network's own, back from the stack
+    nets = [[p[s].detach().view(q) for p, q in zip(params, shapes)] for s in range(S)]
     return nets, [s or ran for s in seen]
 
 
@@ -460,12 +458,9 @@ def spread(values: list[float]) -> dict[str, float] | None:
     """Their minimum, quartiles (interpolated as numpy's) and maximum."""
     if not values:
         return None
-    cut = statistics.quantiles(
-        values * (2 if len(values) == 1 else 1), method="inclusive"
-    )
-    return dict(
-        zip(["min", "q1", "median", "q3", "max"], [min(values), *cut, max(values)])
-    )
+    many = values if len(values) > 1 else values * 2  # one value: its own quartiles
+    q1, q2, q3 = statistics.quantiles(many, method="inclusive")
+    return {"min": min(values), "q1": q1, "median": q2, "q3": q3, "max": max(values)}
 
 
 def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
@@ -668,13 +663,14 @@ def count(least: int) -> Callable:
     return argument(int, lambda n: n >= least, f"an integer >= {least}")
 
 
-rate = argument(float, lambda v: 0 < v < math.inf, "a finite number > 0")
-widths = argument(pair, lambda w: min(w) > 0, "two widths >= 1, as 10,5")
+a_rate = argument(float, lambda v: 0 < v < math.inf, "a finite number > 0")
+a_pair = argument(pair, lambda w: min(w) > 0, "two widths >= 1, as 10,5")
+a_seed = argument(seed_of, lambda _: True, "a seed")  # any that torch takes
 FLAGS = [  # each flag: its type (or its choices), its default (the post's), its use
     ("--epochs", count(0), 1000, "steps of gradient descent"),
-    ("--lr", rate, [0.5], "learning rate; several compare"),
-    ("--hidden", widths, [(10, 5)], "H1,H2: hidden layers' widths; several compare"),
-    ("--seed", argument(seed_of, bool, "a seed"), 1337, "of the data and weights"),
+    ("--lr", a_rate, [0.5], "learning rate; several compare"),
+    ("--hidden", a_pair, [(10, 5)], "H1,H2: hidden layers' widths; several compare"),
+    ("--seed", a_seed, 1337, "seed of the one generator of data and weights"),
     ("--seeds", count(1), 1, "N: run seeds --seed to --seed + N - 1, all at once"),
     ("--samples", count(1), 10000, "points drawn, split 80:20 into train and dev"),
     ("--device", device_of, "auto", "cpu, cuda, cuda:N, mps, ...; auto: CUDA if any"),
@@ -741,9 +737,8 @@ def check(parser: ArgumentParser, args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run as the command line asks and print the report; a mistake exits with 2."""
     parser = build_parser()
-    args = parser.parse_args(
-        glue_negative_values(sys.argv[1:] if argv is None else argv)
-    )
+    argv = glue_negative_values(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     check(parser, args)
     if args.samples * min(args.seeds, 10) < 100_000:
         # Small work: a second CPU thread saves nothing, and where the other cores are
@@ -753,11 +748,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if len(choices) == 1 and args.seeds == 1:
             result = run(args, *choices[0], say=tell if args.json else out)
-            out(
-                json.dumps(result, allow_nan=False)
-                if args.json
-                else format_report(result)
-            )
+            out(dumps(result) if args.json else format_report(result))
         else:
             compare(args, choices)
     except Diverged as error:
@@ -792,9 +783,8 @@ def compare(args: argparse.Namespace, choices: list[tuple]) -> None:
     else:
         interrupted = False
         if all("error" in r for r in runs):  # no result at all: as a single such run
-            raise RunError(
-                f"no run gave a result: seed {runs[0]['seed']}: {runs[0]['error']}"
-            )
+            first = f"seed {runs[0]['seed']}: {runs[0]['error']}"
+            raise RunError(f"no run gave a result: {first}")
     summaries = []
     for lr, hidden in choices:
         if mine := [r for r in runs if (r["lr"], r["hidden"]) == (lr, list(hidden))]:
@@ -804,13 +794,16 @@ def compare(args: argparse.Namespace, choices: list[tuple]) -> None:
         result = {"runs": runs, "summary": summaries[0]["summary"]}
         text = format_summary(summaries[0]["summary"])
     else:
-        result, text = (
-            {"runs": runs, "choices": summaries},
-            format_comparison(summaries),
-        )
-    out(json.dumps(result, allow_nan=False) if args.json else "\n" + text)
+        result = {"runs": runs, "choices": summaries}
+        text = format_comparison(summaries)
+    out(dumps(result) if args.json else "\n" + text)
     if interrupted:
         raise KeyboardInterrupt
+
+
+def dumps(result: dict) -> str:
+    """JSON, strictly: a NaN or an infinity in a result is a bug, not a figure."""
+    return json.dumps(result, allow_nan=False)
 
 
 def out(text: str) -> None:

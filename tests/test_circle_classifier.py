@@ -1193,6 +1193,10 @@ def test_a_negative_seed_is_still_a_seed() -> None:
     assert run_json("--device", "cpu", "--seed", "-5", "--epochs", "3")["seed"] == -5
 
 
+def test_seed_0_is_a_seed() -> None:
+    assert run_json("--device", "cpu", "--seed", "0", "--epochs", "3")["seed"] == 0
+
+
 def test_divergence_stops_within_a_hundred_epochs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
