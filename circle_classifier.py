@@ -316,11 +316,11 @@ def all_finite(params: Params) -> bool:
 
 
 def finish(params: Params, data: Data, ran: int, args: argparse.Namespace) -> dict:
-    """A trained run's figures; Diverged if it stopped early or is not finite."""
+    """A run's figures once trained for `ran` epochs; Diverged where they are not
+    finite (a run that stopped early stopped for that)."""
     loss_fn = LOSSES[args.loss][0]
     r = evaluate(params, data[2], data[3], loss_fn) | assess(params, data, loss_fn)
-    finite = math.isfinite(r["dev_loss"] + r["train_loss"]) and all_finite(params)
-    if ran < args.epochs or not finite:
+    if not (math.isfinite(r["dev_loss"] + r["train_loss"]) and all_finite(params)):
         raise Diverged(f"training diverged by epoch {ran}")
     tp, fp, tn, fn = (r[k] for k in COUNTS)
     return r | {
