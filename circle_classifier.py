@@ -522,10 +522,10 @@ MISTAKES = {
     "positive": "inside, actually outside",
     "negative": "outside, actually inside",
 }
-COLUMNS = (
+COLUMNS = (  # of the comparison
     "lr      hidden   runs  learned nothing  diverged  mistakes: median (q1 to q3)"
+    "  dev_loss median  dead neurons median"
 )
-COLUMNS += "  dev_loss median  dead neurons median"
 MEDIANS = ("mistakes", "dev_loss")  # the best choice: the fewest, then the lowest
 OOM = "out of memory|can't allocate memory"  # what too large a --samples does
 
