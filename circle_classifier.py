@@ -278,12 +278,14 @@ def decision_map(
 
     # The circle where it crosses each row and each column, so that it has no gaps
     # where it runs flat or steep.
-    for t in (1.5 - k * dy for k in range(rows)):
-        for u in [math.sqrt(1 - t * t), -math.sqrt(1 - t * t)] if abs(t) <= 1 else []:
-            mark(u, t, "o")
-    for t in (-1.5 + k * dy / 2 for k in range(cols)):
-        for u in [math.sqrt(1 - t * t), -math.sqrt(1 - t * t)] if abs(t) <= 1 else []:
-            mark(t, u, "o")
+    for y in (1.5 - k * dy for k in range(rows)):
+        if abs(y) <= 1:
+            mark(math.sqrt(1 - y * y), y, "o")
+            mark(-math.sqrt(1 - y * y), y, "o")
+    for x in (-1.5 + k * dy / 2 for k in range(cols)):
+        if abs(x) <= 1:
+            mark(x, math.sqrt(1 - x * x), "o")
+            mark(x, -math.sqrt(1 - x * x), "o")
     for x1, x2 in points:
         mark(x1, x2, "X")
     return ["".join(row) for row in grid]
