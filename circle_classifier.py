@@ -14,19 +14,17 @@ Test it:  python -m pytest
 import _signal  # signal's core, built in: at once, where signal takes milliseconds
 import os
 
-if __name__ == "__main__":
-    # Ctrl-C while torch loads (it can swallow a KeyboardInterrupt then): say so and
-    # stop at once, with 130 (128 + SIGINT) as a shell reports it. cli() takes over.
+if __name__ == "__main__":  # Ctrl-C while torch loads (which can swallow it): say so
+
     def stop(*_: object) -> None:
         try:
             os.write(2, b"interrupted\n")
         finally:
-            os._exit(130)
+            os._exit(130)  # at once, 128 + SIGINT as a shell says; cli() takes over
 
     _signal.signal(_signal.SIGINT, stop)
 
 import argparse
-import itertools
 import json
 import math
 import re
@@ -41,10 +39,8 @@ from typing import Any, NoReturn
 import torch
 from torch import Tensor
 
-# The six parameters travel together, in this order: [W1, b1, W2, b2, W3, b3].
-Params = list[Tensor]
-# A run's data, as generate_datasets returns it: X_train, Y_train, X_dev, Y_dev.
-Data = tuple[Tensor, Tensor, Tensor, Tensor]
+Params = list[Tensor]  # the six, always in this order: [W1, b1, W2, b2, W3, b3]
+Data = tuple[Tensor, Tensor, Tensor, Tensor]  # X_train, Y_train, X_dev, Y_dev
 Loss = Callable[[Tensor, Tensor], Tensor]
 Widths = tuple[int, int]  # of the two hidden layers: the post's (10, 5)
 CPU = torch.device("cpu")
@@ -153,14 +149,12 @@ def evaluate(
     }
 
 
-# Beyond the post: its other loss, backpropagation by hand, what the figures are
-# measured against, and a map of what the network learned.
+# Beyond the post: its other loss, backprop by hand, baselines, a map of what it learned.
 
 
 def binary_cross_entropy(Y_pred: Tensor, Y: Tensor) -> Tensor:
-    """The mean of -(Y log Y_pred + (1 - Y) log(1 - Y_pred)) over Y_pred, Y (N, 1).
-    As in torch's binary_cross_entropy each log is clamped at -100, so an output of
-    exactly 0 or 1 costs 100, not infinity."""
+    """The mean of -(Y log Y_pred + (1 - Y) log(1 - Y_pred)) over Y_pred, Y (N, 1), each
+    log clamped at -100 as in torch's: an output of exactly 0 or 1 costs 100, not inf."""
     # log's input is at least 1e-44, so that its gradient is never 1/0 (which times the
     # clamp's 0 is NaN); log(1e-44) is -101.3, which the clamp replaces by -100 anyway.
     log_p = Y_pred.clamp(min=1e-44).log().clamp(min=-100)  # (N, 1)
@@ -233,10 +227,9 @@ def by_hand(params: Params, X: Tensor, Y: Tensor, dA3_of: Loss) -> Callable:
 
 
 def assess(params: Params, data: Data, loss_fn: Loss) -> dict[str, Any]:
-    """What the post's figures are measured against, once trained: the training loss
-    (over-fitting?), the dev loss of the best constant output (the training set's share
-    inside, said of every point), always answering "outside", and the neurons of each
-    hidden layer that are dead, off for every training point, so learn no more."""
+    """What the post's figures are measured against: the training loss (over-fitting?),
+    the best constant output (the train set's share inside), always saying "outside",
+    and each hidden layer's dead neurons: off for every train point, they learn no more."""
     X_train, Y_train, _, Y_dev = data
     W1, b1, W2, b2, _, _ = params
     with torch.no_grad():
@@ -255,13 +248,11 @@ def assess(params: Params, data: Data, loss_fn: Loss) -> dict[str, Any]:
     }
 
 
-def decision_map(
-    params: Params, points: list[list[float]], rows: int = 25
-) -> list[str]:
-    """What the network says of [-1.5, 1.5]^2, as `rows` lines of 2 rows - 1 cells: '#'
-    inside, '.' outside, 'o' on the true unit circle, 'X' on each of `points`. A
-    terminal's characters are twice as tall as wide, so columns are half as far apart."""
-    cols, dy = 2 * rows - 1, 3 / (rows - 1)
+def decision_map(params: Params, points: list[list[float]]) -> list[str]:
+    """What the network says of [-1.5, 1.5]^2, as 25 lines of 49 cells: '#' inside, '.'
+    outside, 'o' on the true unit circle, 'X' on each of `points`. A terminal's
+    characters are twice as tall as wide, so columns are half as far apart."""
+    rows, cols, dy = 25, 49, 3 / 24
     y, x = torch.meshgrid(
         torch.linspace(1.5, -1.5, rows), torch.linspace(-1.5, 1.5, cols), indexing="ij"
     )  # each (rows, cols)
@@ -276,16 +267,13 @@ def decision_map(
         if 0 <= row < rows and 0 <= col < cols:
             grid[row][col] = char
 
-    # The circle where it crosses each row and each column, so that it has no gaps
-    # where it runs flat or steep.
-    for y in (1.5 - k * dy for k in range(rows)):
-        if abs(y) <= 1:
-            mark(math.sqrt(1 - y * y), y, "o")
-            mark(-math.sqrt(1 - y * y), y, "o")
-    for x in (-1.5 + k * dy / 2 for k in range(cols)):
-        if abs(x) <= 1:
-            mark(x, math.sqrt(1 - x * x), "o")
-            mark(x, -math.sqrt(1 - x * x), "o")
+    for k in range(cols):  # the circle where it crosses each row and each column, so
+        y, x = 1.5 - k * dy, -1.5 + k * dy / 2  # that it has no gaps, flat or steep
+        for sign in (1, -1):
+            if abs(y) <= 1:
+                mark(sign * math.sqrt(1 - y * y), y, "o")
+            if abs(x) <= 1:
+                mark(x, sign * math.sqrt(1 - x * x), "o")
     for x1, x2 in points:
         mark(x1, x2, "X")
     return ["".join(row) for row in grid]
@@ -318,8 +306,7 @@ def all_finite(params: Params) -> bool:
 
 
 def finish(params: Params, data: Data, ran: int, args: argparse.Namespace) -> dict:
-    """A run's figures once trained for `ran` epochs; Diverged where they are not
-    finite (a run that stopped early stopped for that)."""
+    """A run's figures once trained for `ran` epochs; Diverged if they are not finite."""
     loss_fn = LOSSES[args.loss][0]
     r = evaluate(params, data[2], data[3], loss_fn) | assess(params, data, loss_fn)
     if not (math.isfinite(r["dev_loss"] + r["train_loss"]) and all_finite(params)):
@@ -374,16 +361,15 @@ def run(args: argparse.Namespace, lr: float, hidden: Widths, say: Callable) -> d
 def synchronize(device: torch.device) -> None:
     """Wait for the work queued on `device`, so that a timer measures the work done."""
     if device.type != "cpu":
-        getattr(torch, device.type).synchronize(device)
+        torch.zeros(1, device=device).item()  # a read waits for all that came before
 
 
 def train_together(
     runs: list[tuple[Data, Params]], args: argparse.Namespace, lr: float
 ) -> tuple[list[Params], list[int]]:
-    """Train the networks of `runs` at once: the post's fit() of one network with a
-    leading dimension S on every tensor. Its loss is the sum of each network's mean
-    over its own points, so that each one's gradient is its own. Returns each one's
-    parameters and the epoch by which it was seen not finite (else the epochs run)."""
+    """The post's fit() of the networks of `runs` at once, a leading dimension S on every
+    tensor, on the sum of each one's mean loss, so that each one's gradient is its own.
+    Returns their parameters, and when each was seen not finite (else the epochs run)."""
     loss_fn, dA3_of = LOSSES[args.loss]
     S = len(runs)
     pad = torch.nn.utils.rnn.pad_sequence  # train sets differ in length: pad with 0
@@ -424,17 +410,17 @@ def train_together(
 
 
 def group_size(args: argparse.Namespace, hidden: Widths) -> int:
-    """How many networks train together: as many as fit in a quarter GiB (on a GPU,
-    in half its free memory), with their data, activations and gradients."""
+    """How many networks train together: as many as fit in 1/4 GiB (on a GPU, in half
+    its free memory), with their data, activations and gradients."""
     on_gpu = args.device.type == "cuda"
     budget = torch.cuda.mem_get_info(args.device)[0] // 2 if on_gpu else 2**28
     return max(1, budget // (4 * args.samples * (8 + 4 * sum(hidden))))  # float32s
 
 
 def sweep(args: argparse.Namespace, lr: float, hidden: Widths) -> Iterator[list[dict]]:
-    """The runs of seeds --seed, --seed + 1, ... at this lr and widths, trained in
-    groups; yields each group's rows as it finishes: its single runs' figures,
-    computed another way (see train_together), or why a run has none."""
+    """The runs of seeds --seed, --seed + 1, ... at lr and widths, trained in groups:
+    yields each group's rows, its single runs' figures computed another way, or why a
+    run has none."""
     seeds, size = range(args.seed, args.seed + args.seeds), group_size(args, hidden)
     for group in (seeds[i : i + size] for i in range(0, len(seeds), size)):
         rows, runs = {}, {}
@@ -466,8 +452,8 @@ def spread(values: list[float]) -> dict[str, float] | None:
 
 
 def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
-    """What the runs of one choice say together, and where the run of `seed` ranks.
-    A run that failed (diverged, say) is counted, and left out of the statistics."""
+    """What one choice's runs say together (a failed one is counted, not measured), and
+    where the run of `seed` ranks."""
     done = [r for r in runs if "error" not in r]
     ours = [r["dev_loss"] for r in done if r["seed"] == seed]
     rank = 1 + sum(r["dev_loss"] < ours[0] for r in done) if ours else 0  # ties: best
@@ -520,27 +506,27 @@ NOTES = {
 NOTHING = "learned nothing: it gives the same answer for every dev point\n"
 LEGEND = "# network says inside  . outside  o true unit circle  X misclassified"
 RATES = ("accuracy", "precision", "recall")
-MISTAKES = {
-    "positive": "inside, actually outside",
-    "negative": "outside, actually inside",
-}
+SAID = {"positive": "inside, actually outside", "negative": "outside, actually inside"}
+ROW = (  # of a sweep, after the seed
+    "dev_loss {dev_loss:.4f}  tp {true_positives}  fp {false_positives}  tn "
+    "{true_negatives}  fn {false_negatives}  accuracy {accuracy:.2%}  fit "
+    "{fit_seconds:.2f} s"
+)
 COLUMNS = (  # of the comparison
     "lr      hidden   runs  learned nothing  diverged  mistakes: median (q1 to q3)"
     "  dev_loss median  dead neurons median"
 )
-MEDIANS = ("mistakes", "dev_loss")  # the best choice: the fewest, then the lowest
 OOM = "out of memory|can't allocate memory"  # what too large a --samples does
 
 
 def format_report(r: dict) -> str:
-    """The report: the post's figures under its names, what they are measured against,
-    the misclassified points, and the map if asked for."""
+    """The report: the post's figures, what they are measured against, the mistakes."""
     rates = [f"{k} {r[k]:.2%}" if r[k] is not None else f"{k} n/a" for k in RATES]
     more = dict(zip(["h1", "h2", "d1", "d2"], r["hidden"] + r["dead_neurons"]))
     more["note"] = NOTES[r["backprop"]] if r["loss"] == "bce" else ""
     more["nothing"] = NOTHING * r["learned_nothing"]
     lines = REPORT.format(**r, **more, rates="   ".join(rates)).split("\n")
-    for kind, said in MISTAKES.items():
+    for kind, said in SAID.items():
         points = r[f"false_{kind}_samples"]
         lines.append(f"false {kind} samples (predicted {said}): {len(points)}")
         for x1, x2 in points[:10]:
@@ -556,13 +542,8 @@ def format_report(r: dict) -> str:
 def format_row(r: dict, choice: bool = False) -> str:
     """One line of a sweep: a run's seed (and choice) and figures, or why it has none."""
     row = f"lr {r['lr']:g}  hidden {r['hidden'][0]},{r['hidden'][1]}  " * choice
-    row += f"seed {r['seed']}  "
-    if "error" in r:
-        return row + r["error"]
-    tp, fp, tn, fn = (r[k] for k in COUNTS)
-    row += f"dev_loss {r['dev_loss']:.4f}  tp {tp}  fp {fp}  tn {tn}  fn {fn}  "
-    row += f"accuracy {r['accuracy']:.2%}  fit {r['fit_seconds']:.2f} s"
-    return row + "  learned nothing" * r["learned_nothing"]
+    row += f"seed {r['seed']}  " + (r["error"] if "error" in r else ROW.format(**r))
+    return row + "  learned nothing" * r.get("learned_nothing", False)
 
 
 def format_summary(s: dict) -> str:
@@ -583,8 +564,7 @@ def format_summary(s: dict) -> str:
 
 
 def format_comparison(choices: list[dict]) -> str:
-    """A line per choice of lr and widths, then the best: the fewest mistakes at the
-    median, then the lowest dev loss."""
+    """A line per choice of lr and widths, then the best of them."""
     lines = [COLUMNS]
     for c in choices:
         s, m = c["summary"], c["summary"]["mistakes"]
@@ -596,40 +576,38 @@ def format_comparison(choices: list[dict]) -> str:
             row += f"{s['dev_loss']['median']:>15.4f}  {dead:>19}"
         lines.append(row)
     if scored := [c for c in choices if c["summary"]["mistakes"]]:
-        b = min(scored, key=lambda c: [c["summary"][k]["median"] for k in MEDIANS])
+        medians = ("mistakes", "dev_loss")  # the fewest, then the lowest
+        b = min(scored, key=lambda c: [c["summary"][k]["median"] for k in medians])
         best = f"--lr {b['lr']:g} --hidden {b['hidden'][0]},{b['hidden'][1]}"
         lines.append(f"best, by median mistakes: {best}")
     return "\n".join(lines)
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but a mistake is one line: no usage, no raw newline, cut if long."""
+    """argparse, but a mistake is one line: no usage, no raw newline, long words cut."""
 
     def error(self, message: str) -> NoReturn:
         message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
-        message = message if len(message) <= 200 else message[:197] + "..."
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        message = re.sub(r"\S{41,}", lambda word: word[0][:37] + "...", message)
+        self.exit(2, f"{self.prog}: error: {message[:200]}\n")
 
-
-def short(text: str) -> str:
-    """A value as a message names it: quoted if empty, cut if long."""
-    return repr(text) if not text else text if len(text) <= 40 else text[:37] + "..."
+    def print_help(self, file: Any = None) -> None:  # argparse's hides a failed write
+        (file or sys.stdout).write(self.format_help())
 
 
 def argument(convert: Callable, good: Callable, wanted: str) -> Callable[[str], Any]:
     """An argparse type: convert(text) where that is good, else a one-line refusal."""
 
     def parse(text: str) -> Any:
-        shown = short(text)
         try:
             value = convert(text)
         except (ValueError, RuntimeError):  # not a number, or past int()'s or torch's
             if text.strip().lstrip("+-").isdigit():  # an integer all the same
-                raise argparse.ArgumentTypeError(f"{shown} is out of range")
+                raise argparse.ArgumentTypeError(f"{text} is out of range")
         else:
             if good(value):
                 return value
-        raise argparse.ArgumentTypeError(f"must be {wanted}, not {shown}")
+        raise argparse.ArgumentTypeError(f"must be {wanted}, not {text or repr(text)}")
 
     return parse
 
@@ -643,15 +621,9 @@ def device_of(name: str) -> torch.device:
             warnings.simplefilter("ignore")  # of device types torch no longer serves
             device = torch.device(name)
         torch.zeros(1, device=device).item()  # can this machine compute there?
-    except (RuntimeError, AssertionError):  # torch's word for "not here"
-        raise argparse.ArgumentTypeError(f"no such device here: {short(name)}")
+    except (RuntimeError, AssertionError, ImportError):  # torch's words for "not here"
+        raise argparse.ArgumentTypeError(f"no such device here: {name or repr(name)}")
     return device
-
-
-def pair(text: str) -> Widths:
-    """Two widths, as "H1,H2" says them; none, (0, 0), if it says no pair."""
-    widths = text.split(",")
-    return (int(widths[0]), int(widths[1])) if len(widths) == 2 else (0, 0)
 
 
 def seed_of(text: str) -> int:
@@ -666,7 +638,11 @@ def count(least: int) -> Callable:
 
 
 a_rate = argument(float, lambda v: 0 < v < math.inf, "a finite number > 0")
-a_pair = argument(pair, lambda w: min(w) > 0, "two widths >= 1, as 10,5")
+a_pair = argument(  # "10,5" -> (10, 5)
+    lambda text: tuple(map(int, text.split(","))),
+    lambda widths: len(widths) == 2 and min(widths) > 0,
+    "two widths >= 1, as 10,5",
+)
 a_seed = argument(seed_of, lambda _: True, "a seed")  # any that torch takes
 FLAGS = [  # each flag: its type (or its choices), its default (the post's), its use
     ("--epochs", count(0), 1000, "steps of gradient descent"),
@@ -686,6 +662,9 @@ def build_parser() -> ArgumentParser:
     """The command line: FLAGS, and two switches."""
     raw = argparse.RawDescriptionHelpFormatter  # the docstring, as written
     parser = ArgumentParser(description=__doc__, formatter_class=raw)
+    # A word like -1e-3 or -inf after a flag is its value: argparse, by this private
+    # pattern, reads only -5 and -.5 so (without it, its plainer message)
+    parser._negative_number_matcher = re.compile(r"-(\d|\.\d|inf|nan)", re.IGNORECASE)
     for flag, kind, default, use in FLAGS:
         many, choices = isinstance(default, list), isinstance(kind, list)
         shown = str(default[0] if many else default).replace(" ", "").strip("()")
@@ -698,23 +677,9 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def glue_negative_values(argv: list[str]) -> list[str]:
-    """--lr -1e-3 -> --lr=-1e-3: argparse takes a word like -1e-3 for a flag, not a
-    value. Not after --, which ends the flags."""
-    glued: list[str] = []
-    for word in argv:
-        after_flag = glued and re.fullmatch("--[^=]+", glued[-1]) and "--" not in glued
-        if after_flag and re.match(r"-(\d|\.\d|inf|nan)", word, re.IGNORECASE):
-            glued[-1] += "=" + word
-        else:
-            glued.append(word)
-    return glued
-
-
 def check(parser: ArgumentParser, args: argparse.Namespace) -> None:
     """What no flag can check on its own; parser.error() for each."""
-    for flag in ["--lr", "--hidden"]:
-        values = getattr(args, flag[2:])
+    for flag, values in [("--lr", args.lr), ("--hidden", args.hidden)]:
         if len(set(values)) < len(values):
             parser.error(f"{flag}: each value once, not {values}")
     runs = args.seeds * len(args.lr) * len(args.hidden)
@@ -739,14 +704,13 @@ def check(parser: ArgumentParser, args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run as the command line asks and print the report; a mistake exits with 2."""
     parser = build_parser()
-    argv = glue_negative_values(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     check(parser, args)
     if args.samples * min(args.seeds, 10) < 100_000:
-        # Small work: a second CPU thread saves nothing, and where the other cores are
-        # busy, torch's threads spin waiting for each other, hundreds of times slower.
+        # Small work: a second thread saves nothing, and on a busy CPU torch's threads
+        # spin waiting for each other, hundreds of times slower.
         torch.set_num_threads(1)
-    choices = list(itertools.product(args.lr, args.hidden))
+    choices = [(lr, hidden) for lr in args.lr for hidden in args.hidden]
     try:
         if len(choices) == 1 and args.seeds == 1:
             result = run(args, *choices[0], say=tell if args.json else out)
@@ -766,9 +730,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def compare(args: argparse.Namespace, choices: list[tuple]) -> None:
-    """Sweep each choice of lr and widths over the seeds, printing each group's rows as
-    it finishes (on stderr with --json); then the summary of one choice, or the
-    comparison of several."""
+    """Sweep each choice of lr and widths over the seeds, with each group's rows as it
+    finishes (on stderr with --json); then the summary, or the comparison of several."""
     runs: list[dict] = []
     try:
         for lr, hidden in choices:
@@ -777,16 +740,15 @@ def compare(args: argparse.Namespace, choices: list[tuple]) -> None:
                 runs += rows
                 for row in rows:
                     (tell if args.json else out)(format_row(row, len(choices) > 1))
+        interrupted = False
     except KeyboardInterrupt:  # Ctrl-C: the summary of the runs so far, then stop
         progress("")
         if not runs:
             raise
         interrupted = True
-    else:
-        interrupted = False
-        if all("error" in r for r in runs):  # no result at all: as a single such run
-            first = f"seed {runs[0]['seed']}: {runs[0]['error']}"
-            raise RunError(f"no run gave a result: {first}")
+    if not interrupted and all("error" in r for r in runs):  # as a single such run
+        first = f"seed {runs[0]['seed']}: {runs[0]['error']}"
+        raise RunError(f"no run gave a result: {first}")
     summaries = []
     for lr, hidden in choices:
         if mine := [r for r in runs if (r["lr"], r["hidden"]) == (lr, list(hidden))]:
@@ -830,14 +792,14 @@ def progress(text: str) -> None:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    """main() for a person at a terminal: whatever happens to the output, whenever
-    Ctrl-C comes, one line (none for a closed pipe) and an exit status."""
+    """main(), guarded: whatever befalls the output, whenever Ctrl-C comes, one line
+    (none for a closed pipe) and an exit status."""
 
     def interrupt(*_: object) -> None:  # once: a second Ctrl-C cannot cut it short
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, interrupt)
+    before = signal.signal(signal.SIGINT, interrupt)
     sys.stderr = sys.stderr or open(os.devnull, "w")  # noqa: SIM115 (not to stdout)
     try:
         if sys.stdout is None:
@@ -856,6 +818,7 @@ def cli(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         tell("interrupted")
         status = 130  # 128 + SIGINT, as a shell says
+    signal.signal(signal.SIGINT, before)  # (the script's: "interrupted", 130, at once)
     for fd, stream in [(1, sys.stdout), (2, sys.stderr)]:  # Python's last flush, at
         try:  # exit, must not fail either
             stream.flush()
