@@ -828,4 +828,6 @@ def cli(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(cli())
+    # Leave at once, without Python's teardown: torch's takes a second, and a Ctrl-C
+    # in it would end the run silently. cli() has flushed all it wrote.
+    os._exit(cli())

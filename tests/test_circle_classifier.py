@@ -1121,6 +1121,19 @@ def test_ctrl_c_while_torch_loads_is_one_line(tmp_path: Path) -> None:
     assert (process.returncode, out, err) == (130, "", "interrupted\n")
 
 
+def test_a_finished_run_leaves_without_pythons_teardown(tmp_path: Path) -> None:
+    # torch's teardown takes a second, and a Ctrl-C in its late part ended a finished
+    # run silently with 130: the script now leaves as soon as its output is flushed,
+    # so that an exit hook (here one that interrupts it) never runs.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import atexit, os, signal\n"
+        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n"
+    )
+    run = run_script(*SWEEP, "--seeds", "2", env={**PLAIN, "PYTHONPATH": str(tmp_path)})
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout.splitlines()[-1].startswith("seed 40 ranks ")  # the summary
+
+
 def test_ctrl_c_in_a_sweep_first_summarizes_the_runs_so_far(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -1152,6 +1165,28 @@ def test_cli_leaves_ctrl_c_as_it_found_it(capsys: pytest.CaptureFixture[str]) ->
     assert cc.cli(["--device", "cpu", "--lr", "0"]) == 2
     assert signal.getsignal(signal.SIGINT) is before
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_ctrl_c_after_runs_that_all_failed_summarizes_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --samples 1 leaves one set empty at every seed: the first group's two rows say
+    # so, and Ctrl-C comes in the second. Interrupted, not "no run gave a result".
+    real, calls = cc.prepare, []
+
+    def interrupted_in_the_second_group(*args: Any) -> tuple:
+        calls.append(args)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(cc, "prepare", interrupted_in_the_second_group)
+    monkeypatch.setattr(cc, "group_size", lambda *args: 2)
+    assert cc.cli(["--device", "cpu", "--samples", "1", "--seeds", "6"]) == 130
+    out, err = capsys.readouterr()
+    assert err == "interrupted\n"
+    rows, summary = out.split("\n\n")
+    assert len(rows.splitlines()) == 2 and "failed: 2" in summary
 
 
 def test_ctrl_c_before_any_run_finished_prints_no_summary(
@@ -1193,6 +1228,8 @@ def test_running_out_of_python_memory_is_one_line(
         (["--lr", "-1e-3"], "argument --lr: must be a finite number > 0, not -1e-3"),
         (["--lr", "-inf"], "argument --lr: must be a finite number > 0, not -inf"),
         (["--lr", "-1"], "argument --lr: must be a finite number > 0, not -1"),
+        (["--lr", "-.5"], "argument --lr: must be a finite number > 0, not -.5"),
+        (["--lr", "-NaN"], "argument --lr: must be a finite number > 0, not -NaN"),
         (["--lr", ""], "argument --lr: must be a finite number > 0, not ''"),
         (["--epochs", ""], "argument --epochs: must be an integer >= 0, not ''"),
         (["--seed", ""], "argument --seed: must be a seed, not ''"),
