@@ -1134,18 +1134,24 @@ def test_a_finished_run_leaves_without_pythons_teardown(tmp_path: Path) -> None:
     assert run.stdout.splitlines()[-1].startswith("seed 40 ranks ")  # the summary
 
 
-def test_ctrl_c_in_a_sweep_first_summarizes_the_runs_so_far(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    real, calls = cc.train_together, []
+def interrupted_at(call: int, real: Any) -> Any:
+    """real, but its call-th call is interrupted, as a Ctrl-C then would interrupt it."""
+    calls = []
 
-    def interrupted_in_the_second_group(*args: Any) -> tuple:
+    def interrupted(*args: Any) -> Any:
         calls.append(args)
-        if len(calls) == 2:
+        if len(calls) == call:
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(cc, "train_together", interrupted_in_the_second_group)
+    return interrupted
+
+
+def test_ctrl_c_in_a_sweep_first_summarizes_the_runs_so_far(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = cc.train_together
+    monkeypatch.setattr(cc, "train_together", interrupted_at(2, real))
     monkeypatch.setattr(cc, "group_size", lambda *args: 2)  # groups: 40-41, 42-43, ...
     assert cc.cli([*SWEEP, "--seeds", "10"]) == 130
     out, err = capsys.readouterr()
@@ -1153,7 +1159,7 @@ def test_ctrl_c_in_a_sweep_first_summarizes_the_runs_so_far(
     rows, summary = out.split("\n\n")
     assert len(rows.splitlines()) == 2
     assert summary.splitlines()[0] == "2 runs, seeds 40 to 41"
-    calls.clear()
+    monkeypatch.setattr(cc, "train_together", interrupted_at(2, real))
     assert cc.cli([*SWEEP, "--seeds", "10", "--json"]) == 130
     assert json.loads(capsys.readouterr().out)["summary"]["runs"] == 2
 
@@ -1172,15 +1178,7 @@ def test_ctrl_c_after_runs_that_all_failed_summarizes_them(
 ) -> None:
     # --samples 1 leaves one set empty at every seed: the first group's two rows say
     # so, and Ctrl-C comes in the second. Interrupted, not "no run gave a result".
-    real, calls = cc.prepare, []
-
-    def interrupted_in_the_second_group(*args: Any) -> tuple:
-        calls.append(args)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args)
-
-    monkeypatch.setattr(cc, "prepare", interrupted_in_the_second_group)
+    monkeypatch.setattr(cc, "prepare", interrupted_at(3, cc.prepare))
     monkeypatch.setattr(cc, "group_size", lambda *args: 2)
     assert cc.cli(["--device", "cpu", "--samples", "1", "--seeds", "6"]) == 130
     out, err = capsys.readouterr()
