@@ -662,8 +662,8 @@ def build_parser() -> ArgumentParser:
     """The command line: FLAGS, and two switches."""
     raw = argparse.RawDescriptionHelpFormatter  # the docstring, as written
     parser = ArgumentParser(description=__doc__, formatter_class=raw)
-    # A word like -1e-3 or -inf after a flag is its value: argparse, by this private
-    # pattern, reads only -5 and -.5 so (without it, its plainer message)
+    # argparse takes a word that starts with - for a flag, unless this (private)
+    # pattern calls it a negative number: widened from -5 and -.5 to -1e-3 and -inf
     parser._negative_number_matcher = re.compile(r"-(\d|\.\d|inf|nan)", re.IGNORECASE)
     for flag, kind, default, use in FLAGS:
         many, choices = isinstance(default, list), isinstance(kind, list)
@@ -819,11 +819,11 @@ def cli(argv: list[str] | None = None) -> int:
         tell("interrupted")
         status = 130  # 128 + SIGINT, as a shell says
     signal.signal(signal.SIGINT, before)  # (the script's: "interrupted", 130, at once)
-    for fd, stream in [(1, sys.stdout), (2, sys.stderr)]:  # Python's last flush, at
-        try:  # exit, must not fail either
+    for stream in (sys.stdout, sys.stderr):  # what is left: os._exit flushes nothing
+        try:
             stream.flush()
-        except (OSError, AttributeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+        except (OSError, AttributeError):  # a stream that cannot take it loses it
+            pass
     return status
 
 
