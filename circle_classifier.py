@@ -2,39 +2,28 @@
 
 The runnable companion to the blog post "Notes on neural networks: basic concepts": a
 2-10-5-1 network built from raw PyTorch tensors, trained by gradient descent on the mean
-squared error, then scored on held-back points with the post's figures.
+squared error, then scored on held-back points. The post's listing comes first, in its
+words; what goes beyond it follows, and the command line comes last.
 
-Run it:   python circle_classifier.py              the post's run, and its figures
+Run it:   python circle_classifier.py              the post's run, and its output
           python circle_classifier.py --seeds 100  is that run typical? 100 at once
-          python circle_classifier.py --lr 0.5 2 5 --hidden 10,5 20,10 --seeds 100
+          python circle_classifier.py --lr 0.5 5 --activation relu tanh --seeds 100
                                                    the post's choices, compared
 Test it:  python -m pytest
 """
 
-import _signal  # signal's core, built in: at once, where signal takes milliseconds
-import os
-
-if __name__ == "__main__":  # Ctrl-C while torch loads (which can swallow it): say so
-
-    def stop(*_: object) -> None:
-        try:
-            os.write(2, b"interrupted\n")
-        finally:
-            os._exit(130)  # at once, 128 + SIGINT as a shell says; cli() takes over
-
-    _signal.signal(_signal.SIGINT, stop)
-
 import argparse
+import itertools
 import json
 import math
+import os
 import re
-import signal
 import statistics
 import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any, NoReturn
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -42,98 +31,92 @@ from torch import Tensor
 Params = list[Tensor]  # the six, always in this order: [W1, b1, W2, b2, W3, b3]
 Data = tuple[Tensor, Tensor, Tensor, Tensor]  # X_train, Y_train, X_dev, Y_dev
 Loss = Callable[[Tensor, Tensor], Tensor]
-Widths = tuple[int, int]  # of the two hidden layers: the post's (10, 5)
-CPU = torch.device("cpu")
+Forward = Callable[[Params, Tensor], Tensor]
 
 
-def generate_datasets(
-    generator: torch.Generator, samples: int, device: torch.device = CPU
-) -> Data:
-    """`samples` points in the square [-5, 5)^2, labelled 1.0 inside the unit circle
-    and 0.0 outside, split 80:20: X_train (n_train, 2), Y_train (n_train, 1), X_dev
-    (n_dev, 2), Y_dev (n_dev, 1). Drawn on the CPU and only then moved to the device,
-    so every device starts from the very same numbers."""
+# The post's listing.
+
+
+def generate_datasets(generator: torch.Generator, samples: int = 10000) -> Data:
+    """`samples` points in the square [-5, 5)^2, labelled 1.0 inside the unit circle and
+    0.0 outside, split about 80:20: X_train (n_train, 2), Y_train (n_train, 1), X_dev
+    (n_dev, 2), Y_dev (n_dev, 1). Examples are rows."""
     X = torch.rand(samples, 2, generator=generator) * 10 - 5  # (samples, 2)
     Y = ((X**2).sum(dim=1, keepdim=True) < 1).float()  # (samples, 1)
     P = torch.rand(samples, generator=generator)  # (samples,)
     X_train, Y_train = X[P < 0.8], Y[P < 0.8]
     X_dev, Y_dev = X[P >= 0.8], Y[P >= 0.8]
-    return X_train.to(device), Y_train.to(device), X_dev.to(device), Y_dev.to(device)
+    return X_train, Y_train, X_dev, Y_dev
 
 
 def init_network(
-    generator: torch.Generator, device: torch.device = CPU, hidden: Widths = (10, 5)
+    generator: torch.Generator, hidden: tuple[int, int] = (10, 5)
 ) -> Params:
-    """Weights from a standard normal, biases at zero: [W1 (2, H1), b1 (H1,),
-    W2 (H1, H2), b2 (H2,), W3 (H2, 1), b3 (1,)] for hidden = (H1, H2), the post's
-    (10, 5). Examples are rows, so a weight has a row per output of the layer before."""
+    """Weights from a standard normal, biases at zero: W1 (2, H1), b1 (H1,), W2 (H1, H2),
+    b2 (H2,), W3 (H2, 1), b3 (1,), for hidden = (H1, H2), the post's (10, 5). A weight
+    has a row for each output of the layer before it."""
     H1, H2 = hidden
-    W1 = torch.randn(2, H1, generator=generator)
-    b1 = torch.zeros(H1)
-    W2 = torch.randn(H1, H2, generator=generator)
-    b2 = torch.zeros(H2)
-    W3 = torch.randn(H2, 1, generator=generator)
-    b3 = torch.zeros(1)
-    # requires_grad=True once on the device, so that autograd fills each one's .grad
-    return [p.to(device).requires_grad_(True) for p in (W1, b1, W2, b2, W3, b3)]
+    W1 = torch.randn(2, H1, generator=generator, requires_grad=True)
+    b1 = torch.zeros(H1, requires_grad=True)
+    W2 = torch.randn(H1, H2, generator=generator, requires_grad=True)
+    b2 = torch.zeros(H2, requires_grad=True)
+    W3 = torch.randn(H2, 1, generator=generator, requires_grad=True)
+    b3 = torch.zeros(1, requires_grad=True)
+    return [W1, b1, W2, b2, W3, b3]
 
 
-def forward_pass(params: Params, X: Tensor) -> Tensor:
+def forward_pass(
+    params: Params, X: Tensor, activation: Callable[[Tensor], Tensor] = torch.relu
+) -> Tensor:
     """Points X (N, 2) -> the network's belief (N, 1), in (0, 1), that each is inside.
     With a leading dimension on every tensor, X (S, N, 2), W1 (S, 2, H1), b1 (S, 1, H1),
     it runs S networks at once: @ and + broadcast over it (see train_together)."""
     W1, b1, W2, b2, W3, b3 = params
-    Z1 = (X @ W1 + b1).relu()  # (N, 2) @ (2, 10) -> (N, 10), + b1 on every row
-    Z2 = (Z1 @ W2 + b2).relu()  # (N, 10) @ (10, 5) -> (N, 5)
-    Z3 = (Z2 @ W3 + b3).sigmoid()  # (N, 5) @ (5, 1) -> (N, 1)
+    Z1 = activation(X @ W1 + b1)  # (N, 2) @ (2, 10) -> (N, 10), b1 added to each row
+    Z2 = activation(Z1 @ W2 + b2)  # (N, 10) @ (10, 5) -> (N, 5)
+    Z3 = torch.sigmoid(Z2 @ W3 + b3)  # (N, 5) @ (5, 1) -> (N, 1)
     return Z3
 
 
-def mean_squared_error(Y_pred: Tensor, Y: Tensor) -> Tensor:
-    """The mean of (Y_pred - Y)^2 over the examples of Y_pred, Y (N, 1): a scalar."""
-    return ((Y_pred - Y) ** 2).mean()
+def mean_squared_error(A: Tensor, Y: Tensor) -> Tensor:
+    """The mean of (A - Y)^2 over the examples of A, Y (N, 1): a scalar."""
+    return ((A - Y) ** 2).mean()
 
 
 def fit(
     params: Params,
-    X: Tensor,
-    Y: Tensor,
-    epochs: int,
-    lr: float,
-    loss_fn: Loss = mean_squared_error,
-    backward: Callable[[Tensor], None] = Tensor.backward,
-    watch: Callable[[int, Tensor], bool] | None = None,
-) -> int:
-    """Full-batch gradient descent on X (N, 2), Y (N, 1), updating `params` in place.
-
-    backward(loss) fills each p.grad: autograd's, as in the post, or by_hand()'s.
-    watch(epoch, loss), if given, runs after each epoch (to log, to check) and stops
-    training by returning True. Returns the number of epochs run.
-    """
-    for epoch in range(1, epochs + 1):
-        # forward pass and loss
-        Y_pred = forward_pass(params, X)
-        loss = loss_fn(Y_pred, Y)
-        # backward pass
-        backward(loss)
-        # update, unrecorded by autograd (the post writes to p.data instead)
+    X_train: Tensor,
+    Y_train: Tensor,
+    epochs: int = 1000,
+    lr: float = 0.5,
+    forward: Forward = forward_pass,
+    loss: Loss = mean_squared_error,
+) -> None:
+    """Full-batch gradient descent on X_train (N, 2), Y_train (N, 1): `params` in place."""
+    for _ in range(epochs):
+        Z = forward(params, X_train)
+        L = loss(Z, Y_train)
+        L.backward()
+        # The post writes p.data; under no_grad the same numbers, without going
+        # around autograd's back.
         with torch.no_grad():
             for p in params:
                 p -= lr * p.grad
-                p.grad = None  # clear: backward() adds to what is there
-        if watch is not None and watch(epoch, loss):
-            return epoch
-    return epochs
+                p.grad = None  # backward() adds to a .grad: clear it for the next
 
 
 def evaluate(
-    params: Params, X_dev: Tensor, Y_dev: Tensor, loss_fn: Loss = mean_squared_error
+    params: Params,
+    X_dev: Tensor,
+    Y_dev: Tensor,
+    loss: Loss = mean_squared_error,
+    activation: Callable[[Tensor], Tensor] = torch.relu,
 ) -> dict[str, Any]:
     """The post's figures on the dev points X_dev (n_dev, 2), Y_dev (n_dev, 1): the dev
     loss, the confusion matrix (inside is positive), the misclassified points."""
     with torch.no_grad():  # nothing here is trained: no graph to record
-        Y_pred = forward_pass(params, X_dev)
-        dev_loss = loss_fn(Y_pred, Y_dev)
+        Y_pred = forward_pass(params, X_dev, activation)
+        dev_loss = loss(Y_pred, Y_dev)
         said = (Y_pred > 0.5).squeeze(1)  # (n_dev,)
         truth = (Y_dev == 1).squeeze(1)  # (n_dev,)
         cells = [said & truth, said & ~truth, ~said & ~truth, ~said & truth]
@@ -149,7 +132,8 @@ def evaluate(
     }
 
 
-# Beyond the post: its other loss, backprop by hand, baselines, a map of what it learned.
+# Beyond the post: its other loss and non-linearities, other initial weights, backprop by
+# hand, the exercise (examples as columns), baselines, a map of what it learned.
 
 
 def binary_cross_entropy(Y_pred: Tensor, Y: Tensor) -> Tensor:
@@ -163,11 +147,11 @@ def binary_cross_entropy(Y_pred: Tensor, Y: Tensor) -> Tensor:
 
 
 # Each loss's gradient with respect to A3, the sum that the output's sigmoid takes: where
-# backprop() starts. N, the number of rows, is Y.shape[-2] (no rows: no division by 0).
+# backprop() starts. N is the number of examples (none: no division by 0).
 def squared_error_dA3(Y_pred: Tensor, Y: Tensor) -> Tensor:
     # each example's share of the mean, then sigmoid' = Y_pred (1 - Y_pred): small
     # wherever Y_pred is near 0 or 1, so a sure but wrong output learns slowly
-    dY_pred = 2 / (Y.shape[-2] or 1) * (Y_pred - Y)  # (N, 1)
+    dY_pred = 2 / (Y.shape[-2] * Y.shape[-1] or 1) * (Y_pred - Y)  # (N, 1)
     return dY_pred * (1 - Y_pred) * Y_pred  # (N, 1)
 
 
@@ -175,80 +159,158 @@ def cross_entropy_dA3(Y_pred: Tensor, Y: Tensor) -> Tensor:
     # the log's 1 / (Y_pred (1 - Y_pred)) cancels sigmoid': the exact gradient, as in
     # binary_cross_entropy_with_logits. Autograd through the clamped logs gives 0 where
     # float32 rounds Y_pred to exactly 0 or 1.
-    return (Y_pred - Y) / (Y.shape[-2] or 1)  # (N, 1)
+    return (Y_pred - Y) / (Y.shape[-2] * Y.shape[-1] or 1)  # (N, 1)
 
 
 LOSSES = {
     "mse": (mean_squared_error, squared_error_dA3),
     "bce": (binary_cross_entropy, cross_entropy_dA3),
 }
+# The hidden layers' non-linearity, and its derivative written in terms of its output Z.
+Activation = tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": (torch.relu, torch.sign),  # Z >= 0: 1 where it is on, else 0
+    "tanh": (torch.tanh, lambda Z: 1 - Z * Z),
+    "sigmoid": (torch.sigmoid, lambda Z: Z * (1 - Z)),
+}
+# How the weights are drawn: the post's standard normal times a scale of (fan_in,
+# fan_out), as torch.nn.init's kaiming_normal_ and xavier_normal_ draw them.
+INITS: dict[str, Callable[[int, int], float]] = {
+    "normal": lambda fan_in, fan_out: 1.0,
+    "kaiming": lambda fan_in, fan_out: math.sqrt(2 / fan_in),
+    "xavier": lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)),
+}
+
+
+def scaled(params: Params, scale: Callable[[int, int], float]) -> Params:
+    """The same draws, each weight W (fan_in, fan_out) times scale(fan_in, fan_out)."""
+    with torch.no_grad():
+        for W in params[::2]:
+            W *= scale(*W.shape)
+    return params
 
 
 def backprop(
-    params: Params, X: Tensor, Y: Tensor, dA3_of: Loss = squared_error_dA3
+    params: Params,
+    X: Tensor,
+    Y: Tensor,
+    dA3_of: Loss = squared_error_dA3,
+    activation: Activation = ACTIVATIONS["relu"],
 ) -> Params:
-    """The gradients of the loss by the chain rule, by hand, as autograd would give
-    them: [dW1 (2, 10), db1 (10,), ..., db3 (1,)] for X (N, 2), Y (N, 1) and the loss
-    whose dLoss/dA3 is dA3_of(Y_pred, Y). dT stands for dLoss/dT, shaped as T. With a
-    leading dimension on every tensor, it serves a stack of networks too."""
+    """The gradients of the loss by the chain rule, by hand, as autograd gives them:
+    [dW1 (2, 10), db1 (10,), ..., db3 (1,)] for X (N, 2), Y (N, 1) and the loss whose
+    dLoss/dA3 is dA3_of(Y_pred, Y). dT stands for dLoss/dT, shaped as T. With a leading
+    dimension on every tensor, it serves a stack of networks too."""
     W1, b1, W2, b2, W3, b3 = params
-    with torch.no_grad():  # plain tensor operations, recording nothing
-        # forward_pass again, keeping each layer's sum A and activation Z
-        A1 = X @ W1 + b1  # (N, 2) @ (2, 10) -> (N, 10)
-        Z1 = A1.relu()
-        A2 = Z1 @ W2 + b2  # (N, 10) @ (10, 5) -> (N, 5)
-        Z2 = A2.relu()
-        Y_pred = (Z2 @ W3 + b3).sigmoid()  # (N, 5) @ (5, 1) -> (N, 1)
-        dA3 = dA3_of(Y_pred, Y)  # (N, 1)
-        # A3 = Z2 @ W3 + b3: a weight's gradient is its input, transposed, @ dA3 ...
-        dW3 = Z2.mT @ dA3  # (5, N) @ (N, 1) -> (5, 1)
-        # ... b3 was broadcast to every row (the post's footnote), so, run backwards,
-        # its gradient sums theirs back to its shape
-        db3 = dA3.sum_to_size(b3.shape)  # (N, 1) -> (1,)
-        dZ2 = dA3 @ W3.mT  # (N, 1) @ (1, 5) -> (N, 5): back through the weights
-        dA2 = dZ2 * Z2.sign()  # relu' is 1 where A2 > 0, else 0: sign(Z2)
-        dW2 = Z1.mT @ dA2  # (10, N) @ (N, 5) -> (10, 5)
-        db2 = dA2.sum_to_size(b2.shape)  # (N, 5) -> (5,)
-        dZ1 = dA2 @ W2.mT  # (N, 5) @ (5, 10) -> (N, 10)
-        dA1 = dZ1 * Z1.sign()
-        dW1 = X.mT @ dA1  # (2, N) @ (N, 10) -> (2, 10)
-        db1 = dA1.sum_to_size(b1.shape)  # (N, 10) -> (10,)
+    g, g_prime = activation
+    # forward_pass again, keeping each layer's output Z
+    Z1 = g(X @ W1 + b1)  # (N, 2) @ (2, 10) -> (N, 10)
+    Z2 = g(Z1 @ W2 + b2)  # (N, 10) @ (10, 5) -> (N, 5)
+    Y_pred = torch.sigmoid(Z2 @ W3 + b3)  # (N, 5) @ (5, 1) -> (N, 1)
+    dA3 = dA3_of(Y_pred, Y)  # (N, 1)
+    # A3 = Z2 @ W3 + b3: a weight's gradient is its input, transposed, @ dA3 ...
+    dW3 = Z2.mT @ dA3  # (5, N) @ (N, 1) -> (5, 1)
+    # ... b3 was broadcast to every row (the post's footnote), so, run backwards, its
+    # gradient sums theirs back to its shape
+    db3 = dA3.sum_to_size(b3.shape)  # (N, 1) -> (1,)
+    # back through the weights, then through the activation: relu' is 1 where it is on
+    dA2 = (dA3 @ W3.mT) * g_prime(Z2)  # (N, 1) @ (1, 5) -> (N, 5)
+    dW2 = Z1.mT @ dA2  # (10, N) @ (N, 5) -> (10, 5)
+    db2 = dA2.sum_to_size(b2.shape)  # (N, 5) -> (5,)
+    dA1 = (dA2 @ W2.mT) * g_prime(Z1)  # (N, 5) @ (5, 10) -> (N, 10)
+    dW1 = X.mT @ dA1  # (2, N) @ (N, 10) -> (2, 10)
+    db1 = dA1.sum_to_size(b1.shape)  # (N, 10) -> (10,)
     return [dW1, db1, dW2, db2, dW3, db3]
 
 
-def by_hand(params: Params, X: Tensor, Y: Tensor, dA3_of: Loss) -> Callable:
-    """A backward for fit(): each p.grad from backprop(), not from autograd."""
+def fit_by_hand(
+    params: Params,
+    X_train: Tensor,
+    Y_train: Tensor,
+    epochs: int = 1000,
+    lr: float = 0.5,
+    gradients: Callable[[Params, Tensor, Tensor], Params] = backprop,
+) -> None:
+    """fit(), with backprop()'s gradients where L.backward() was: no graph, no loss."""
+    with torch.no_grad():  # plain tensor arithmetic: nothing for autograd to record
+        for _ in range(epochs):
+            for p, grad in zip(params, gradients(params, X_train, Y_train)):
+                p -= lr * grad
 
-    def backward(loss: Tensor) -> None:
-        for p, grad in zip(params, backprop(params, X, Y, dA3_of)):
-            p.grad = grad
 
-    return backward
+# The post's exercise: examples as columns. Every tensor is the transpose of the rows
+# layout's: X (2, N), W1 (H1, 2), b1 (H1, 1), ..., and each product turns round.
 
 
-def assess(params: Params, data: Data, loss_fn: Loss) -> dict[str, Any]:
-    """What the post's figures are measured against: the training loss (over-fitting?),
-    the best constant output (the train set's share inside), always saying "outside",
-    and each hidden layer's dead neurons: off for every train point, they learn no more."""
+def forward_columns(
+    params: Params, X: Tensor, activation: Callable[[Tensor], Tensor] = torch.relu
+) -> Tensor:
+    """forward_pass with examples as columns: X (2, N) -> Y_pred (1, N)."""
+    W1, b1, W2, b2, W3, b3 = params
+    Z1 = activation(W1 @ X + b1)  # (10, 2) @ (2, N) -> (10, N), b1 added to each column
+    Z2 = activation(W2 @ Z1 + b2)  # (5, 10) @ (10, N) -> (5, N)
+    Z3 = torch.sigmoid(W3 @ Z2 + b3)  # (1, 5) @ (5, N) -> (1, N)
+    return Z3
+
+
+def backprop_columns(
+    params: Params,
+    X: Tensor,
+    Y: Tensor,
+    dA3_of: Loss = squared_error_dA3,
+    activation: Activation = ACTIVATIONS["relu"],
+) -> Params:
+    """backprop() with examples as columns: X (2, N), Y (1, N) -> [dW1 (10, 2), ...]."""
+    W1, b1, W2, b2, W3, b3 = params
+    g, g_prime = activation
+    Z1 = g(W1 @ X + b1)  # (10, 2) @ (2, N) -> (10, N)
+    Z2 = g(W2 @ Z1 + b2)  # (5, 10) @ (10, N) -> (5, N)
+    dA3 = dA3_of(torch.sigmoid(W3 @ Z2 + b3), Y)  # (1, 5) @ (5, N) -> (1, N)
+    dW3 = dA3 @ Z2.mT  # (1, N) @ (N, 5) -> (1, 5)
+    db3 = dA3.sum_to_size(b3.shape)  # (1, N) -> (1, 1)
+    dA2 = (W3.mT @ dA3) * g_prime(Z2)  # (5, 1) @ (1, N) -> (5, N)
+    dW2 = dA2 @ Z1.mT  # (5, N) @ (N, 10) -> (5, 10)
+    db2 = dA2.sum_to_size(b2.shape)  # (5, N) -> (5, 1)
+    dA1 = (W2.mT @ dA2) * g_prime(Z1)  # (10, 5) @ (5, N) -> (10, N)
+    dW1 = dA1 @ X.mT  # (10, N) @ (N, 2) -> (10, 2)
+    db1 = dA1.sum_to_size(b1.shape)  # (10, N) -> (10, 1)
+    return [dW1, db1, dW2, db2, dW3, db3]
+
+
+LAYOUTS = {
+    "rows": (forward_pass, backprop),
+    "columns": (forward_columns, backprop_columns),
+}
+
+
+def assess(
+    params: Params, data: Data, loss: Loss, activation: Activation
+) -> dict[str, Any]:
+    """What the post's figures are measured against: the training loss, the best
+    constant output (the train set's share inside) on either set, always saying
+    "outside", and each hidden layer's dead neurons: no gradient at any train point."""
     X_train, Y_train, _, Y_dev = data
     W1, b1, W2, b2, _, _ = params
+    g, g_prime = activation
     with torch.no_grad():
-        train_loss = loss_fn(forward_pass(params, X_train), Y_train)
-        share = Y_train.mean()  # the constant that minimises the training loss
-        constant_dev_loss = loss_fn(share.expand_as(Y_dev), Y_dev)
-        Z1 = (X_train @ W1 + b1).relu()  # (n_train, H1), as in forward_pass
-        Z2 = (Z1 @ W2 + b2).relu()  # (n_train, H2)
-        dead = [int((Z == 0).all(0).sum()) for Z in (Z1, Z2)]
+        train_loss = loss(forward_pass(params, X_train, g), Y_train)
+        share = Y_train.mean()  # the constant that minimises the squared error
+        Z1 = g(X_train @ W1 + b1)  # (n_train, H1), as in forward_pass
+        Z2 = g(Z1 @ W2 + b2)  # (n_train, H2)
+        dead = [int((g_prime(Z) == 0).all(0).sum()) for Z in (Z1, Z2)]
     return {
         "train_loss": train_loss.item(),
         "constant_output": share.item(),
-        "constant_dev_loss": constant_dev_loss.item(),
+        "constant_train_loss": loss(share.expand_as(Y_train), Y_train).item(),
+        "constant_dev_loss": loss(share.expand_as(Y_dev), Y_dev).item(),
         "baseline_accuracy": (Y_dev == 0).sum().item() / len(Y_dev),
         "dead_neurons": dead,
     }
 
 
-def decision_map(params: Params, points: list[list[float]]) -> list[str]:
+def decision_map(
+    params: Params, points: list[list[float]], activation: Callable = torch.relu
+) -> list[str]:
     """What the network says of [-1.5, 1.5]^2, as 25 lines of 49 cells: '#' inside, '.'
     outside, 'o' on the true unit circle, 'X' on each of `points`. A terminal's
     characters are twice as tall as wide, so columns are half as far apart."""
@@ -258,7 +320,7 @@ def decision_map(params: Params, points: list[list[float]]) -> list[str]:
     )  # each (rows, cols)
     cells = torch.stack([x, y], dim=-1).reshape(-1, 2)  # (rows * cols, 2)
     with torch.no_grad():
-        Y_pred = forward_pass(params, cells.to(params[0].device))  # (rows * cols, 1)
+        Y_pred = forward_pass(params, cells.to(params[0].device), activation)
     inside = (Y_pred > 0.5).view(rows, cols).tolist()  # one read from the device
     grid = [["#" if cell else "." for cell in row] for row in inside]
 
@@ -290,14 +352,52 @@ class Diverged(RunError):
     """The loss or the parameters stopped being finite."""
 
 
-def prepare(seed: int, args: argparse.Namespace, hidden: Widths) -> tuple[Data, Params]:
-    """A run's data and initial network, from one generator, in the post's order."""
+class Choice(NamedTuple):
+    """What a comparison varies."""
+
+    lr: float = 0.5
+    hidden: tuple[int, int] = (10, 5)
+    activation: str = "relu"
+    init: str = "normal"
+
+
+def prepare(seed: int, args: argparse.Namespace, choice: Choice) -> tuple[Data, Params]:
+    """A run's data and initial network, from one generator in the post's order, drawn
+    on the CPU and only then moved to the device: every device starts from the same
+    numbers. The parameters track no gradient yet (see trainer)."""
     generator = torch.Generator().manual_seed(seed)
-    data = generate_datasets(generator, args.samples, args.device)
+    data = generate_datasets(generator, args.samples)
     for name, X in [("train", data[0]), ("dev", data[2])]:
         if len(X) == 0:
             raise RunError(f"--samples {args.samples} leaves the {name} set empty")
-    return data, init_network(generator, args.device, hidden)
+    params = scaled(init_network(generator, choice.hidden), INITS[choice.init])
+    moved = tuple(T.to(args.device) for T in data)
+    return moved, [p.detach().to(args.device) for p in params]  # type: ignore[return-value]
+
+
+def trainer(
+    params: Params, X: Tensor, Y: Tensor, args: argparse.Namespace, choice: Choice,
+    loss: Loss, dA3_of: Loss, layout: str = "rows",
+) -> Callable[[int], None]:  # fmt: skip
+    """fit(), or fit_by_hand() with --backprop manual, bound to all but how many epochs:
+    training is run a stretch at a time, read from the device only in between."""
+    forward, gradients = LAYOUTS[layout]
+    g = ACTIVATIONS[choice.activation]
+    if args.backprop == "manual":
+        by_hand = lambda p, X, Y: gradients(p, X, Y, dA3_of, g)
+        return lambda epochs: fit_by_hand(params, X, Y, epochs, choice.lr, by_hand)
+    for p in params:
+        p.requires_grad_(True)
+    with_g = lambda p, X: forward(p, X, g[0])
+    return lambda epochs: fit(params, X, Y, epochs, choice.lr, with_g, loss)
+
+
+def stops(epochs: int, *every: int) -> Iterator[int]:
+    """The epochs at which training pauses: each multiple of an `every`, and the last."""
+    done = 0
+    while done < epochs:
+        done = min([epochs] + [done - done % e + e for e in every if e])
+        yield done
 
 
 def all_finite(params: Params) -> bool:
@@ -305,12 +405,17 @@ def all_finite(params: Params) -> bool:
     return bool(torch.stack([p.detach().isfinite().all() for p in params]).all())
 
 
-def finish(params: Params, data: Data, ran: int, args: argparse.Namespace) -> dict:
+def finish(
+    params: Params, data: Data, ran: int, args: argparse.Namespace, choice: Choice
+) -> dict:
     """A run's figures once trained for `ran` epochs; Diverged if they are not finite."""
-    loss_fn = LOSSES[args.loss][0]
-    r = evaluate(params, data[2], data[3], loss_fn) | assess(params, data, loss_fn)
+    loss = LOSSES[args.loss][0]
+    g = ACTIVATIONS[choice.activation]
+    r = evaluate(params, *data[2:], loss, g[0]) | assess(params, data, loss, g)
     if not (math.isfinite(r["dev_loss"] + r["train_loss"]) and all_finite(params)):
         raise Diverged(f"training diverged by epoch {ran}")
+    for k in ("dev_loss", "train_loss", "constant_train_loss", "constant_dev_loss"):
+        r[k] += 0.0  # a loss of -0.0 (a cross entropy's) reads as 0
     tp, fp, tn, fn = (r[k] for k in COUNTS)
     return r | {
         "learned_nothing": tp + fp == 0 or tn + fn == 0,  # one answer for every point
@@ -322,39 +427,44 @@ def finish(params: Params, data: Data, ran: int, args: argparse.Namespace) -> di
     }
 
 
-def settings(args: argparse.Namespace, seed: int, lr: float, hidden: Widths) -> dict:
+def settings(args: argparse.Namespace, seed: int, choice: Choice) -> dict:
     """What a run was asked to do, as its results name it."""
     device = str(torch.empty(0, device=args.device).device)  # "cuda:0", not "cuda"
     asked = {k: getattr(args, k) for k in ("epochs", "samples", "loss", "backprop")}
-    return {"seed": seed, "lr": lr, "hidden": list(hidden), "device": device} | asked
+    lr, hidden, activation, init = choice
+    chosen = {"lr": lr, "hidden": list(hidden), "activation": activation, "init": init}
+    return {"seed": seed} | chosen | {"device": device} | asked
 
 
-def run(args: argparse.Namespace, lr: float, hidden: Widths, say: Callable) -> dict:
-    """The run of --seed: what the post's listing computes at these settings."""
-    data, params = prepare(args.seed, args, hidden)
-    loss_fn, dA3_of = LOSSES[args.loss]
-    backward = Tensor.backward
-    if args.backprop == "manual":  # and no graph to record: backprop() needs none
-        backward = by_hand([p.requires_grad_(False) for p in params], *data[:2], dA3_of)
-    history: list[tuple[int, float]] = []
-
-    def watch(epoch: int, loss: Tensor) -> bool:
+def run(args: argparse.Namespace, choice: Choice) -> dict:
+    """The run of --seed: what the post's listing computes at these settings. With
+    --log-every N, the training and dev losses every N epochs, on stderr."""
+    data, params = prepare(args.seed, args, choice)
+    loss, dA3_of = LOSSES[args.loss]
+    train = trainer(params, *data[:2], args, choice, loss, dA3_of)
+    g = ACTIVATIONS[choice.activation][0]
+    history: list[list[float]] = []  # [epoch, train_loss, dev_loss] as logged
+    pairs = [data[:2], data[2:]]
+    ran, start = 0, time.perf_counter()
+    for epoch in stops(args.epochs, 100, args.log_every):
+        train(epoch - ran)
+        ran = epoch
         if args.log_every and (epoch % args.log_every == 0 or epoch == args.epochs):
-            history.append((epoch, loss.item()))  # a read: only where a log asks ...
-            say(f"epoch {epoch:>{len(str(args.epochs))}}  loss {history[-1][1]:.6f}")
-            if not math.isfinite(history[-1][1]):
-                return True
-        return epoch % 100 == 0 and not all_finite(params)  # ... and 1 in 100 epochs
-
-    start = time.perf_counter()
-    ran = fit(params, *data[:2], args.epochs, lr, loss_fn, backward, watch)
+            with torch.no_grad():  # both losses, read only where a log asks for them
+                Ls = [loss(forward_pass(params, X, g), Y) for X, Y in pairs]
+            history.append([epoch, *(L + 0.0 for L in torch.stack(Ls).tolist())])
+            tell(LOG.format(epoch, *history[-1][1:], width=len(str(args.epochs))))
+            if not all(map(math.isfinite, history[-1])):
+                break
+        if not all_finite(params):  # one read in 100 epochs, or at each log
+            break
     synchronize(args.device)
     seconds = time.perf_counter() - start
-    result = finish(params, data, ran, args) | settings(args, args.seed, lr, hidden)
+    result = finish(params, data, ran, args, choice) | settings(args, args.seed, choice)
     result |= {"fit_seconds": seconds, "loss_history": history}
     if args.boundary:
         mistakes = result["false_positive_samples"] + result["false_negative_samples"]
-        result["boundary"] = decision_map(params, mistakes)
+        result["boundary"] = decision_map(params, mistakes, g)
     return result
 
 
@@ -365,81 +475,104 @@ def synchronize(device: torch.device) -> None:
 
 
 def train_together(
-    runs: list[tuple[Data, Params]], args: argparse.Namespace, lr: float
-) -> tuple[list[Params], list[int]]:
-    """The post's fit() of the networks of `runs` at once, a leading dimension S on every
-    tensor, on the sum of each one's mean loss, so that each one's gradient is its own.
-    Returns their parameters, and when each was seen not finite (else the epochs run)."""
-    loss_fn, dA3_of = LOSSES[args.loss]
-    S = len(runs)
+    runs: list[tuple[Data, Params]], args: argparse.Namespace, choice: Choice,
+    layout: str = "rows",
+) -> tuple[list[Params], list[int]]:  # fmt: skip
+    """The networks of `runs` trained at once, as fit() trains one: a leading dimension
+    S on every tensor, and the loss the sum of each one's own mean, so that each one's
+    gradient is its own. Returns their parameters, and when each was seen not finite
+    (else the epochs run). With layout "columns", the exercise's layout trains them."""
+    loss, dA3_of = LOSSES[args.loss]
     pad = torch.nn.utils.rnn.pad_sequence  # train sets differ in length: pad with 0
     X = pad([data[0] for data, _ in runs], batch_first=True)  # (S, n, 2), n the most
     Y = pad([data[1] for data, _ in runs], batch_first=True)  # (S, n, 1)
-    mask = pad([data[1] * 0 + 1 for data, _ in runs], batch_first=True)  # (S, n, 1)
+    mask = pad([torch.ones_like(data[1]) for data, _ in runs], batch_first=True)
     scale = X.shape[1] / mask.sum((1, 2))  # (S,): n / each one's count of points
     # W1 (S, 2, H1), b1 (S, 1, H1), ...: a bias as a row, to broadcast as in the post
-    nets = [[p.detach().view(-1, p.shape[-1]) for p in params] for _, params in runs]
-    params = [torch.stack(ps) for ps in zip(*nets)]
+    shapes = [p.shape for p in runs[0][1]]
+    nets = zip(*[params for _, params in runs])
+    params = [torch.stack([p.view(-1, p.shape[-1]) for p in ps]) for ps in nets]
+    if layout == "columns":  # each of them transposed: X (S, 2, n), b1 (S, H1, 1), ...
+        X, Y, mask, *params = [T.mT.contiguous() for T in (X, Y, mask, *params)]
+    weight = mask * scale[:, None, None]  # 0 on the padding, n / count elsewhere
 
     def stacked_loss(Y_pred: Tensor, Y: Tensor) -> Tensor:
         # 0 in both on the padding (Y is padded with 0), which so adds 0 to each
-        # network's mean over n rows; the scale makes that its mean over its own
-        return torch.vmap(loss_fn)(Y_pred * mask, Y) @ scale  # (S,) @ (S,) -> ()
+        # network's mean over n points; the scale makes that its mean over its own
+        return torch.vmap(loss)(Y_pred * mask, Y) @ scale  # (S,) @ (S,) -> ()
 
-    backward = Tensor.backward
-    if args.backprop == "manual":
-        weight = mask * scale[:, None, None]  # (S, n, 1): 0 on the padding
-        backward = by_hand(params, X, Y, lambda P, Y: dA3_of(P, Y) * weight)
-    else:
-        params = [p.requires_grad_(True) for p in params]
-    seen: list[int | None] = [None] * S
+    def stacked_dA3(Y_pred: Tensor, Y: Tensor) -> Tensor:
+        return dA3_of(Y_pred, Y) * weight  # each one's own mean's
 
-    def watch(epoch: int, _: Tensor) -> bool:
-        if epoch % 100:
-            return False
+    train = trainer(params, X, Y, args, choice, stacked_loss, stacked_dA3, layout)
+    seen: list[int | None] = [None] * len(runs)
+    ran = 0
+    for ran in stops(args.epochs, 100):
+        train(ran - (ran - 1) // 100 * 100)
         finite = torch.stack([p.detach().isfinite().flatten(1).all(1) for p in params])
         for s, ok in enumerate(finite.all(0).tolist()):  # one read in 100 epochs
-            seen[s] = seen[s] or (None if ok else epoch)
-        progress(f"epoch {epoch} of {args.epochs}")
-        return all(seen)  # a network alone trains on; all of them stop here
-
-    ran = fit(params, X, Y, args.epochs, lr, stacked_loss, backward, watch)
-    shapes = [p.shape for p in runs[0][1]]  # each network's own, back from the stack
-    nets = [[p[s].detach().view(q) for p, q in zip(params, shapes)] for s in range(S)]
+            seen[s] = seen[s] or (None if ok else ran)
+        progress(f"epoch {ran} of {args.epochs}")
+        if all(seen):  # a network alone trains on; all of them stop here
+            break
+    if layout == "columns":
+        params = [p.mT for p in params]
+    nets = [
+        [p[s].detach().reshape(q) for p, q in zip(params, shapes)]
+        for s in range(len(runs))
+    ]
     return nets, [s or ran for s in seen]
 
 
-def group_size(args: argparse.Namespace, hidden: Widths) -> int:
-    """How many networks train together: as many as fit in 1/4 GiB (on a GPU, in half
-    its free memory), with their data, activations and gradients."""
-    on_gpu = args.device.type == "cuda"
-    budget = torch.cuda.mem_get_info(args.device)[0] // 2 if on_gpu else 2**28
-    return max(1, budget // (4 * args.samples * (8 + 4 * sum(hidden))))  # float32s
+def layout_for(device: torch.device) -> str:
+    """The layout in which a stack trains faster on `device`, as measured (README)."""
+    return "columns" if device.type == "cpu" else "rows"
 
 
-def sweep(args: argparse.Namespace, lr: float, hidden: Widths) -> Iterator[list[dict]]:
-    """The runs of seeds --seed, --seed + 1, ... at lr and widths, trained in groups:
-    yields each group's rows, its single runs' figures computed another way, or why a
-    run has none."""
-    seeds, size = range(args.seed, args.seed + args.seeds), group_size(args, hidden)
+def budget(device: torch.device) -> int:
+    """The bytes a group of networks may take: 1/4 GiB, or half a GPU's free memory."""
+    return torch.cuda.mem_get_info(device)[0] // 2 if device.type == "cuda" else 2**28
+
+
+def network_bytes(samples: int, hidden: tuple[int, int]) -> int:
+    """What one network of a stack takes, in float32s: its data, mask and activations
+    (with their gradients), and its parameters four times over (its own, the stack's,
+    their gradients and their updates)."""
+    H1, H2 = hidden
+    parameters = (2 + 1) * H1 + (H1 + 1) * H2 + H2 + 1
+    return 4 * (samples * (8 + 4 * (H1 + H2)) + 4 * parameters)
+
+
+def group_size(args: argparse.Namespace, choice: Choice) -> int:
+    """How many networks of a sweep train together: as many as fit the budget."""
+    return max(1, budget(args.device) // network_bytes(args.samples, choice.hidden))
+
+
+def sweep(args: argparse.Namespace, choice: Choice) -> Iterator[list[dict]]:
+    """The runs of seeds --seed, --seed + 1, ... at one choice, trained in groups that
+    fit the budget: yields each group's rows (its single runs' figures, computed another
+    way), or why a run has none."""
+    seeds, size = range(args.seed, args.seed + args.seeds), group_size(args, choice)
     for group in (seeds[i : i + size] for i in range(0, len(seeds), size)):
         rows, runs = {}, {}
         for seed in group:
             try:
-                runs[seed] = prepare(seed, args, hidden)
+                runs[seed] = prepare(seed, args, choice)
             except RunError as error:
                 rows[seed] = {"error": str(error), "diverged": False}
         if runs:
             start = time.perf_counter()
-            nets, seen = train_together([*runs.values()], args, lr)
+            layout = layout_for(args.device)
+            nets, seen = train_together([*runs.values()], args, choice, layout)
             synchronize(args.device)
             share = (time.perf_counter() - start) / len(runs)  # of the group's fit
             for (seed, (data, _)), net, ran in zip(runs.items(), nets, seen):
                 try:
-                    rows[seed] = finish(net, data, ran, args) | {"fit_seconds": share}
+                    rows[seed] = finish(net, data, ran, args, choice)
+                    rows[seed]["fit_seconds"] = share
                 except Diverged as error:
                     rows[seed] = {"error": str(error), "diverged": True}
-        yield [settings(args, seed, lr, hidden) | rows[seed] for seed in group]
+        yield [settings(args, seed, choice) | rows[seed] for seed in group]
 
 
 def spread(values: list[float]) -> dict[str, float] | None:
@@ -471,68 +604,102 @@ def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
     }
 
 
-# The command line: the report's text, parsing, main() and, last, its guard.
+def best(choices: list[dict]) -> dict:
+    """The most reliable choice (the fewest runs that learned nothing, diverged or gave
+    no result), then the one with the fewest median mistakes, then the lowest median
+    dev loss. Few mistakes alone would flatter a choice whose runs say "outside"."""
+
+    def score(c: dict) -> tuple[int, float, float]:
+        s = c["summary"]
+        failed = len(s["learned_nothing"]) + len(s["diverged"]) + len(s["failed"])
+        if not s["mistakes"]:
+            return failed, math.inf, math.inf
+        return failed, s["mistakes"]["median"], s["dev_loss"]["median"]
+
+    return min(choices, key=score)
+
+
+# The command line: the report's text, parsing, main() and, last, the entry point.
 
 COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
-REPORT = """\
-device {device}, seed {seed}, {n_train} train points, a 2-{h1}-{h2}-1 network
+SAMPLES = ("false_positive_samples", "false_negative_samples")
+REPORT = """
+device {device}, seed {seed}: {n_train} train points, {n_dev} dev points
+network 2-{h1}-{h2}-1: {activation} hidden layers, {init} initial weights
 fit: {epochs} epochs, lr {lr:g}, {loss} loss, {backprop} gradients{note}, {fit_seconds:.2f} s
-evaluated on {n_dev} dev points:
-
-dev_loss        = {dev_loss:.4f}  ({dev_loss:.10g})
-true_positives  = {true_positives}
-false_positives = {false_positives}
-true_negatives  = {true_negatives}
-false_negatives = {false_negatives}
+dev_loss in full: {dev_loss:.10g}
 
 confusion matrix   predicted inside   predicted outside
 actually inside    {true_positives:>16}   {false_negatives:>17}
 actually outside   {false_positives:>16}   {true_negatives:>17}
 {rates}
+{where}
 
 measured against:
 train_loss      = {train_loss:.4f}  (the loss on the points it trained on)
 constant output = {constant_output:.4f}  (the train set's share inside, said of every \
-point): dev_loss {constant_dev_loss:.4f}
+point): train_loss {constant_train_loss:.4f}, dev_loss {constant_dev_loss:.4f}
 always outside  = accuracy {baseline_accuracy:.2%}  (the network: {accuracy:.2%})
-dead neurons    = {d1} of {h1}, {d2} of {h2}  (off for every train point)
-{nothing}
-misclassified dev points, with r = their distance from the origin:"""
+dead neurons    = {d1} of {h1}, {d2} of {h2}  (no gradient at any train point)
+over-fitting    = {overfit}
+{nothing}"""
 # With cross entropy the two ways to the gradients are two different training runs.
 NOTES = {
     "autograd": " (clamped, as torch's binary_cross_entropy)",
     "manual": " (exact, as binary_cross_entropy_with_logits)",
 }
-NOTHING = "learned nothing: it gives the same answer for every dev point\n"
+NOTHING = "learned nothing: it gives the same answer for every dev point"
 LEGEND = "# network says inside  . outside  o true unit circle  X misclassified"
+LOG = "epoch {:>{width}}  train_loss {:.6f}  dev_loss {:.6f}"
 RATES = ("accuracy", "precision", "recall")
-SAID = {"positive": "inside, actually outside", "negative": "outside, actually inside"}
 ROW = (  # of a sweep, after the seed
     "dev_loss {dev_loss:.4f}  tp {true_positives}  fp {false_positives}  tn "
     "{true_negatives}  fn {false_negatives}  accuracy {accuracy:.2%}  fit "
     "{fit_seconds:.2f} s"
 )
 COLUMNS = (  # of the comparison
-    "lr      hidden   runs  learned nothing  diverged  mistakes: median (q1 to q3)"
-    "  dev_loss median  dead neurons median"
+    "lr      hidden  activation  init     runs  learned nothing  diverged  no result"
+    "  mistakes: median (q1 to q3)  dev_loss median  dead neurons median"
 )
 OOM = "out of memory|can't allocate memory"  # what too large a --samples does
 
 
+def post_output(r: dict) -> str:
+    """The seven lines the post's listing prints, as it prints them: the dev loss and
+    the misclassified points as torch prints a tensor, the counts as floats."""
+    figures = {"dev_loss": torch.tensor(r["dev_loss"])}
+    figures |= {k: float(r[k]) for k in COUNTS}
+    figures |= {k: torch.tensor(r[k]).view(-1, 2) for k in SAMPLES}  # (count, 2)
+    return "\n".join(f"{name}={value!r}" for name, value in figures.items())
+
+
+def overfitting(r: dict) -> str:
+    """Each set's loss against its own best constant output: like with like, as the two
+    sets have different shares of points inside."""
+    if not (r["constant_train_loss"] and r["constant_dev_loss"]):
+        return "n/a (a set with no point inside, or none outside)"
+    train = r["train_loss"] / r["constant_train_loss"]
+    dev = r["dev_loss"] / r["constant_dev_loss"]
+    verdict = "worse on dev: a sign of it" if dev > train else "none seen"
+    return f"{train:.1%} of the constant's loss on train, {dev:.1%} on dev: {verdict}"
+
+
 def format_report(r: dict) -> str:
-    """The report: the post's figures, what they are measured against, the mistakes."""
+    """The post's output, then what it was trained with, what its figures are measured
+    against, and the map if asked for."""
     rates = [f"{k} {r[k]:.2%}" if r[k] is not None else f"{k} n/a" for k in RATES]
     more = dict(zip(["h1", "h2", "d1", "d2"], r["hidden"] + r["dead_neurons"]))
     more["note"] = NOTES[r["backprop"]] if r["loss"] == "bce" else ""
-    more["nothing"] = NOTHING * r["learned_nothing"]
-    lines = REPORT.format(**r, **more, rates="   ".join(rates)).split("\n")
-    for kind, said in SAID.items():
-        points = r[f"false_{kind}_samples"]
-        lines.append(f"false {kind} samples (predicted {said}): {len(points)}")
-        for x1, x2 in points[:10]:
-            lines.append(f"  ({x1:.4f}, {x2:.4f})  r = {math.hypot(x1, x2):.4f}")
-        if len(points) > 10:
-            lines.append(f"  ... and {len(points) - 10} more; --json lists them all")
+    more["nothing"] = NOTHING if r["learned_nothing"] else ""
+    radii = [math.hypot(*point) for k in SAMPLES for point in r[k]]
+    more["where"] = "no dev point misclassified"
+    if radii:
+        more["where"] = (
+            f"the {len(radii)} misclassified dev points lie {min(radii):.4f}"
+        )
+        more["where"] += f" to {max(radii):.4f} from the origin (the circle: 1)"
+    text = REPORT.format(**r, **more, rates="   ".join(rates), overfit=overfitting(r))
+    lines = [post_output(r), *text.rstrip("\n").split("\n")]
     if "boundary" in r:
         lines += ["", "the plane from -1.5 to 1.5 in x1 (across) and x2 (up):"]
         lines += [*r["boundary"], LEGEND]
@@ -542,6 +709,7 @@ def format_report(r: dict) -> str:
 def format_row(r: dict, choice: bool = False) -> str:
     """One line of a sweep: a run's seed (and choice) and figures, or why it has none."""
     row = f"lr {r['lr']:g}  hidden {r['hidden'][0]},{r['hidden'][1]}  " * choice
+    row += f"{r['activation']}  {r['init']}  " * choice
     row += f"seed {r['seed']}  " + (r["error"] if "error" in r else ROW.format(**r))
     return row + "  learned nothing" * r.get("learned_nothing", False)
 
@@ -564,35 +732,24 @@ def format_summary(s: dict) -> str:
 
 
 def format_comparison(choices: list[dict]) -> str:
-    """A line per choice of lr and widths, then the best of them."""
+    """A line per choice, then the best of them."""
     lines = [COLUMNS]
     for c in choices:
         s, m = c["summary"], c["summary"]["mistakes"]
-        row = f"{c['lr']:<7g} {c['hidden'][0]:>3},{c['hidden'][1]:<4} {s['runs']:>4}"
-        row += f"  {len(s['learned_nothing']):>15}  {len(s['diverged']):>8}  "
+        row = f"{c['lr']:<7g} {c['hidden'][0]:>3},{c['hidden'][1]:<4}"
+        row += f"{c['activation']:<11} {c['init']:<7} {s['runs']:>5}"
+        row += f"  {len(s['learned_nothing']):>15}  {len(s['diverged']):>8}"
+        row += f"  {len(s['failed']):>9}  "
         if m:
             dead = ", ".join(f"{d:g}" for d in s["dead_neurons"])
             row += f"{m['median']:>8g} ({m['q1']:g} to {m['q3']:g})".ljust(29)
             row += f"{s['dev_loss']['median']:>15.4f}  {dead:>19}"
-        lines.append(row)
-    if scored := [c for c in choices if c["summary"]["mistakes"]]:
-        medians = ("mistakes", "dev_loss")  # the fewest, then the lowest
-        b = min(scored, key=lambda c: [c["summary"][k]["median"] for k in medians])
-        best = f"--lr {b['lr']:g} --hidden {b['hidden'][0]},{b['hidden'][1]}"
-        lines.append(f"best, by median mistakes: {best}")
+        lines.append(row.rstrip())
+    b = best(choices)
+    flags = f"--lr {b['lr']:g} --hidden {b['hidden'][0]},{b['hidden'][1]}"
+    flags += f" --activation {b['activation']} --init {b['init']}"
+    lines.append(f"best, by fewest failed runs, then median mistakes: {flags}")
     return "\n".join(lines)
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but a mistake is one line: no usage, no raw newline, long words cut."""
-
-    def error(self, message: str) -> NoReturn:
-        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
-        message = re.sub(r"\S{41,}", lambda word: word[0][:37] + "...", message)
-        self.exit(2, f"{self.prog}: error: {message[:200]}\n")
-
-    def print_help(self, file: Any = None) -> None:  # argparse's hides a failed write
-        (file or sys.stdout).write(self.format_help())
 
 
 def argument(convert: Callable, good: Callable, wanted: str) -> Callable[[str], Any]:
@@ -601,13 +758,11 @@ def argument(convert: Callable, good: Callable, wanted: str) -> Callable[[str], 
     def parse(text: str) -> Any:
         try:
             value = convert(text)
-        except (ValueError, RuntimeError):  # not a number, or past int()'s or torch's
-            if text.strip().lstrip("+-").isdigit():  # an integer all the same
-                raise argparse.ArgumentTypeError(f"{text} is out of range")
-        else:
-            if good(value):
-                return value
-        raise argparse.ArgumentTypeError(f"must be {wanted}, not {text or repr(text)}")
+        except ValueError:  # not a number
+            value = None
+        if value is None or not good(value):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, not {text!r}")
+        return value
 
     return parse
 
@@ -622,14 +777,8 @@ def device_of(name: str) -> torch.device:
             device = torch.device(name)
         torch.zeros(1, device=device).item()  # can this machine compute there?
     except (RuntimeError, AssertionError, ImportError):  # torch's words for "not here"
-        raise argparse.ArgumentTypeError(f"no such device here: {name or repr(name)}")
+        raise argparse.ArgumentTypeError(f"no such device here: {name!r}")
     return device
-
-
-def seed_of(text: str) -> int:
-    """An integer that torch's generators take."""
-    torch.Generator().manual_seed(int(text))
-    return int(text)
 
 
 def count(least: int) -> Callable:
@@ -637,34 +786,41 @@ def count(least: int) -> Callable:
     return argument(int, lambda n: n >= least, f"an integer >= {least}")
 
 
+SEEDS = 2**32  # torch's CPU generator reads a seed's low 32 bits: 2**32 is 0 again
 a_rate = argument(float, lambda v: 0 < v < math.inf, "a finite number > 0")
 a_pair = argument(  # "10,5" -> (10, 5)
     lambda text: tuple(map(int, text.split(","))),
     lambda widths: len(widths) == 2 and min(widths) > 0,
     "two widths >= 1, as 10,5",
 )
-a_seed = argument(seed_of, lambda _: True, "a seed")  # any that torch takes
+a_seed = argument(int, lambda n: 0 <= n < SEEDS, f"an integer from 0 to {SEEDS - 1}")
 FLAGS = [  # each flag: its type (or its choices), its default (the post's), its use
     ("--epochs", count(0), 1000, "steps of gradient descent"),
     ("--lr", a_rate, [0.5], "learning rate; several compare"),
     ("--hidden", a_pair, [(10, 5)], "H1,H2: hidden layers' widths; several compare"),
+    ("--activation", [*ACTIVATIONS], ["relu"], "hidden layers'; several compare"),
+    ("--init", [*INITS], ["normal"], "how weights are drawn; several compare"),
     ("--seed", a_seed, 1337, "seed of the one generator of data and weights"),
     ("--seeds", count(1), 1, "N: run seeds --seed to --seed + N - 1, all at once"),
     ("--samples", count(1), 10000, "points drawn, split 80:20 into train and dev"),
     ("--device", device_of, "auto", "cpu, cuda, cuda:N, mps, ...; auto: CUDA if any"),
     ("--backprop", ["autograd", "manual"], "autograd", "autograd's, or backprop()"),
     ("--loss", ["mse", "bce"], "mse", "squared error, or binary cross entropy"),
-    ("--log-every", count(0), 0, "N: print the training loss every N epochs"),
+    ("--log-every", count(0), 0, "N: log both losses every N epochs, on stderr"),
 ]
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, whose error is one line: the usage is one --help away."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> ArgumentParser:
     """The command line: FLAGS, and two switches."""
     raw = argparse.RawDescriptionHelpFormatter  # the docstring, as written
     parser = ArgumentParser(description=__doc__, formatter_class=raw)
-    # argparse takes a word that starts with - for a flag, unless this (private)
-    # pattern calls it a negative number: widened from -5 and -.5 to -1e-3 and -inf
-    parser._negative_number_matcher = re.compile(r"-(\d|\.\d|inf|nan)", re.IGNORECASE)
     for flag, kind, default, use in FLAGS:
         many, choices = isinstance(default, list), isinstance(kind, list)
         shown = str(default[0] if many else default).replace(" ", "").strip("()")
@@ -679,26 +835,26 @@ def build_parser() -> ArgumentParser:
 
 def check(parser: ArgumentParser, args: argparse.Namespace) -> None:
     """What no flag can check on its own; parser.error() for each."""
-    for flag, values in [("--lr", args.lr), ("--hidden", args.hidden)]:
+    several = ["--lr", "--hidden", "--activation", "--init"]
+    for flag in several:
+        values = getattr(args, flag[2:])
         if len(set(values)) < len(values):
             parser.error(f"{flag}: each value once, not {values}")
-    runs = args.seeds * len(args.lr) * len(args.hidden)
+    runs = args.seeds * math.prod(len(getattr(args, flag[2:])) for flag in several)
     if runs > 1 and (args.boundary or args.log_every):
         flag = "--boundary" if args.boundary else "--log-every"
         parser.error(f"{flag} is for one run, not {runs}")
-    if args.seed + args.seeds > 2**64:
-        parser.error(
-            f"--seeds {args.seeds} from --seed {args.seed} runs past torch's seeds"
-        )
-    try:  # the machine's memory, where the system tells it (not on Windows)
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        memory = 2**56
-    for H1, H2 in args.hidden:  # the points, and one network's activations on them
-        if 4 * args.samples * (4 + 2 * (H1 + H2)) + 4 * H1 * H2 > memory:
-            parser.error(
-                f"--samples {args.samples}, --hidden {H1},{H2}: too large for memory"
-            )
+    if args.seed + args.seeds > SEEDS:
+        last = args.seed + args.seeds - 1
+        parser.error(f"--seeds {args.seeds} from --seed {args.seed} ends at {last}, "
+                     f"past torch's last seed, {SEEDS - 1}")  # fmt: skip
+    for hidden in args.hidden:  # by arithmetic: more than any machine's memory
+        need = network_bytes(args.samples, hidden)
+        if need > 2**50 or (runs > 1 and need > budget(args.device)):
+            H1, H2 = hidden
+            where = "a group of a sweep" if need <= 2**50 else "memory"
+            parser.error(f"--samples {args.samples}, --hidden {H1},{H2}: one network "
+                         f"needs {need / 2**20:.0f} MiB, too much for {where}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -708,12 +864,15 @@ def main(argv: list[str] | None = None) -> int:
     check(parser, args)
     if args.samples * min(args.seeds, 10) < 100_000:
         # Small work: a second thread saves nothing, and on a busy CPU torch's threads
-        # spin waiting for each other, hundreds of times slower.
+        # spin waiting for each other, tens of times slower.
         torch.set_num_threads(1)
-    choices = [(lr, hidden) for lr in args.lr for hidden in args.hidden]
+    choices = [
+        Choice(*c)
+        for c in itertools.product(args.lr, args.hidden, args.activation, args.init)
+    ]
     try:
         if len(choices) == 1 and args.seeds == 1:
-            result = run(args, *choices[0], say=tell if args.json else out)
+            result = run(args, choices[0])
             out(dumps(result) if args.json else format_report(result))
         else:
             compare(args, choices)
@@ -729,13 +888,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def compare(args: argparse.Namespace, choices: list[tuple]) -> None:
-    """Sweep each choice of lr and widths over the seeds, with each group's rows as it
-    finishes (on stderr with --json); then the summary, or the comparison of several."""
+def compare(args: argparse.Namespace, choices: list[Choice]) -> None:
+    """Sweep each choice over the seeds, with each group's rows as it finishes (on
+    stderr with --json); then the summary, or the comparison of several choices."""
     runs: list[dict] = []
     try:
-        for lr, hidden in choices:
-            for rows in sweep(args, lr, hidden):
+        for choice in choices:
+            for rows in sweep(args, choice):
                 progress("")
                 runs += rows
                 for row in rows:
@@ -747,13 +906,17 @@ def compare(args: argparse.Namespace, choices: list[tuple]) -> None:
             raise
         interrupted = True
     if not interrupted and all("error" in r for r in runs):  # as a single such run
-        first = f"seed {runs[0]['seed']}: {runs[0]['error']}"
-        raise RunError(f"no run gave a result: {first}")
+        raise RunError(
+            f"no run gave a result: seed {runs[0]['seed']}: {runs[0]['error']}"
+        )
     summaries = []
-    for lr, hidden in choices:
-        if mine := [r for r in runs if (r["lr"], r["hidden"]) == (lr, list(hidden))]:
-            summary = summarize(mine, args.seed)
-            summaries.append({"lr": lr, "hidden": list(hidden), "summary": summary})
+    for choice in choices:
+        named = settings(args, args.seed, choice)
+        keys = ("lr", "hidden", "activation", "init")
+        if mine := [r for r in runs if all(r[k] == named[k] for k in keys)]:
+            summaries.append(
+                {k: named[k] for k in keys} | {"summary": summarize(mine, args.seed)}
+            )
     if len(choices) == 1:
         result = {"runs": runs, "summary": summaries[0]["summary"]}
         text = format_summary(summaries[0]["summary"])
@@ -775,59 +938,33 @@ def out(text: str) -> None:
     print(text, flush=True)
 
 
-def tell(text: str, end: str = "\n") -> None:
-    """A line for whoever watches, on stderr: lost, not fatal, if stderr is full."""
-    try:
-        print(text, end=end, file=sys.stderr, flush=True)
-    except BrokenPipeError:
-        raise
-    except OSError:
-        pass
+def tell(text: str) -> None:
+    """A line for whoever watches (a log, a sweep's rows beside --json): stderr."""
+    print(text, file=sys.stderr)
 
 
 def progress(text: str) -> None:
     """On a terminal, a line on stderr that says how far a sweep is ("" clears it)."""
     if sys.stderr.isatty():
-        tell(f"\r\033[K{text}", end="")
-
-
-def cli(argv: list[str] | None = None) -> int:
-    """main(), guarded: whatever befalls the output, whenever Ctrl-C comes, one line
-    (none for a closed pipe) and an exit status."""
-
-    def interrupt(*_: object) -> None:  # once: a second Ctrl-C cannot cut it short
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    before = signal.signal(signal.SIGINT, interrupt)
-    sys.stderr = sys.stderr or open(os.devnull, "w")  # noqa: SIM115 (not to stdout)
-    try:
-        if sys.stdout is None:
-            raise OSError(9, "stdout is closed")
-        try:
-            status = main(argv)
-        except SystemExit as exit:  # argparse: --help, or a mistake
-            status = exit.code
-        sys.stdout.flush()  # a closed pipe or a full disk shows here
-    except BrokenPipeError:  # whoever read stopped (| head): quietly, as SIGPIPE does
-        status = 141
-    except OSError as error:
-        prog = os.path.basename(sys.argv[0])
-        tell(f"{prog}: error: cannot write the output: {error.strerror}")
-        status = 2
-    except KeyboardInterrupt:
-        tell("interrupted")
-        status = 130  # 128 + SIGINT, as a shell says
-    signal.signal(signal.SIGINT, before)  # (the script's: "interrupted", 130, at once)
-    for stream in (sys.stdout, sys.stderr):  # what is left: os._exit flushes nothing
-        try:
-            stream.flush()
-        except (OSError, AttributeError):  # a stream that cannot take it loses it
-            pass
-    return status
+        print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
-    # Leave at once, without Python's teardown: torch's takes a second, and a Ctrl-C
-    # in it would end the run silently. cli() has flushed all it wrote.
-    os._exit(cli())
+    try:
+        status = main()
+        sys.stdout.flush()  # a closed pipe or a full disk shows here, if not before
+    except (BrokenPipeError, OSError) as error:
+        # Python flushes stdout once more as it exits: point it at nothing first (the
+        # "Note on SIGPIPE" in the signal module's documentation)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if not isinstance(error, BrokenPipeError):  # whoever read stopped: quietly
+            prog = os.path.basename(sys.argv[0])
+            print(
+                f"{prog}: error: cannot write the output: {error.strerror}",
+                file=sys.stderr,
+            )
+        status = 1 if isinstance(error, BrokenPipeError) else 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        status = 130  # 128 + SIGINT, as a shell says
+    sys.exit(status)

@@ -1,15 +1,17 @@
-"""Time a sweep's fits one by one (the single run's code) against stacked (--seeds N).
+"""Time a sweep's fits: one by one (the single run's code), and stacked in either layout
+(rows, the post's; columns, its exercise), with autograd and by hand.
 
-    python tests/benchmark.py [--seeds 20] [--repeats 3] [--device cpu] [other flags]
+    python tests/benchmark.py [--repeats 5] [--ways ...] [the script's flags]
 
-Each repeat times both ways, alternately, in this one process (so both pay the same
-start-up), and the medians are printed with the machine. Not a test: pytest does not
-collect it.
+    e.g.  python tests/benchmark.py --seeds 16 --epochs 200
+          python tests/benchmark.py --seeds 1 --ways single --repeats 9
+
+Each repeat times every way once, in turn, in this one process, on the same seeds, so
+that all of them meet the same machine; the medians are printed with the machine. Not
+a test: pytest does not collect it. Time one torch process at a time.
 """
 
 import argparse
-import contextlib
-import io
 import platform
 import statistics
 import sys
@@ -21,46 +23,53 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import circle_classifier as cc
 
+WAYS = [
+    f"{layout} {backprop}"
+    for layout in ["single", "rows", "columns"]
+    for backprop in ["autograd", "manual"]
+]
+
 
 def main() -> None:
     ours = argparse.ArgumentParser()
-    ours.add_argument("--repeats", type=int, default=3)
+    ours.add_argument("--repeats", type=int, default=5)
+    ours.add_argument("--ways", nargs="+", default=WAYS, help=f"of {WAYS}")
     known, rest = ours.parse_known_args()
     parser = cc.build_parser()
     args = parser.parse_args(rest)
     cc.check(parser, args)
     default = torch.get_num_threads()
-
-    def threads(seeds: int) -> None:  # as main() chooses them for that many seeds
-        torch.set_num_threads(1 if args.samples * min(seeds, 10) < 100_000 else default)
-
-    hidden, lr = args.hidden[0], args.lr[0]
+    # as main() chooses for these seeds
+    torch.set_num_threads(
+        1 if args.samples * min(args.seeds, 10) < 100_000 else default
+    )
+    choice = cc.Choice(args.lr[0], args.hidden[0], args.activation[0], args.init[0])
     seeds = range(args.seed, args.seed + args.seeds)
-    times: dict[str, list[float]] = {"one by one": [], "stacked": []}
+    runs = [cc.prepare(seed, args, choice) for seed in seeds]
+    times: dict[str, list[float]] = {way: [] for way in known.ways}
     for _ in range(known.repeats):
-        threads(1)
-        start = time.perf_counter()
-        for seed in seeds:  # the single run's own code, a seed at a time
-            args.seed = seed
-            cc.run(args, lr, hidden, say=print)
-        times["one by one"].append(time.perf_counter() - start)
-        args.seed = seeds[0]
-        threads(args.seeds)
-        start = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            cc.compare(args, [(lr, hidden)])
-        times["stacked"].append(time.perf_counter() - start)
+        for way, seconds in times.items():
+            layout, args.backprop = way.split()
+            start = time.perf_counter()
+            if layout == "single":  # the single run's own code, a seed at a time
+                for seed in seeds:
+                    args.seed = seed
+                    cc.run(args, choice)
+            else:
+                cc.train_together(runs, args, choice, layout)
+                cc.synchronize(args.device)
+            seconds.append(time.perf_counter() - start)
     device = str(args.device)
     if args.device.type == "cuda":
         device += f" ({torch.cuda.get_device_name(args.device)})"
     else:
         device += f" ({platform.processor() or platform.machine()}, {default} cores)"
-    print(
-        f"{args.seeds} seeds, {args.samples} samples, {args.epochs} epochs on {device},"
-    )
-    print(f"torch {torch.__version__}; medians of {known.repeats}, alternated:")
+    print(f"{args.seeds} seeds, {args.samples} samples, {args.epochs} epochs, {device}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads;")
+    print(f"fits, medians of {known.repeats} alternated repeats:")
     for way, seconds in times.items():
-        print(f"  {way:<10}  {statistics.median(seconds):7.2f} s   {seconds}")
+        rounded = ", ".join(f"{s:.2f}" for s in seconds)
+        print(f"  {way:<17} {statistics.median(seconds):7.3f} s   ({rounded})")
 
 
 if __name__ == "__main__":

@@ -5,15 +5,12 @@ import contextlib
 import io
 import json
 import math
-import os
 import re
-import shlex
 import signal
 import statistics
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +26,8 @@ needs_cuda = pytest.mark.skipif(
     reason="no CUDA GPU: torch.cuda.is_available() is False",
 )
 
-# The figures the post prints (seed 1337, 10,000 points, 1,000 epochs, lr 0.5).
+# The figures the post prints (seed 1337, 10,000 points, 1,000 epochs, lr 0.5), and its
+# output, character for character.
 POST_COUNTS = {
     "true_positives": 45,
     "false_positives": 1,
@@ -43,6 +41,44 @@ POST_FALSE_NEGATIVES = [
     [0.6218, 0.7571],
     [-0.9056, -0.2783],
 ]
+POST_OUTPUT = """\
+dev_loss=tensor(0.0027)
+true_positives=45.0
+false_positives=1.0
+true_negatives=1965.0
+false_negatives=4.0
+false_positive_samples=tensor([[-0.5229, -0.9005]])
+false_negative_samples=tensor([[-0.8656,  0.3219],
+        [ 0.8683,  0.4416],
+        [ 0.6218,  0.7571],
+        [-0.9056, -0.2783]])"""
+
+# The post's own driver, as the post writes it after its functions: pasted against the
+# module's, it must run unchanged and print the post's output.
+POST_DRIVER = """
+generator = torch.Generator().manual_seed(1337)
+X_train, Y_train, X_dev, Y_dev = generate_datasets(generator)
+params = init_network(generator)
+fit(params, X_train, Y_train)
+
+with torch.no_grad():
+    Y_pred = forward_pass(params, X_dev)
+    dev_loss = mean_squared_error(Y_pred, Y_dev)
+    print(f"{dev_loss=}")
+    Y_pred = (Y_pred > 0.5).float()
+    true_positives = ((Y_pred == 1) & (Y_dev == 1)).float().sum().item()
+    false_positives = ((Y_pred == 1) & (Y_dev == 0)).float().sum().item()
+    true_negatives = ((Y_pred == 0) & (Y_dev == 0)).float().sum().item()
+    false_negatives = ((Y_pred == 0) & (Y_dev == 1)).float().sum().item()
+    print(f"{true_positives=}")
+    print(f"{false_positives=}")
+    print(f"{true_negatives=}")
+    print(f"{false_negatives=}")
+    false_positive_samples = X_dev[((Y_pred == 1) & (Y_dev == 0)).squeeze()]
+    print(f"{false_positive_samples=}")
+    false_negative_samples = X_dev[((Y_pred == 0) & (Y_dev == 1)).squeeze()]
+    print(f"{false_negative_samples=}")
+"""
 
 
 def run_json(*argv: str) -> dict:
@@ -54,8 +90,8 @@ def run_json(*argv: str) -> dict:
 
 
 def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """Run main() in-process on argv, which it must refuse as a user's mistake: exit
-    status 2, nothing on stdout, one line on stderr. Returns that line's message."""
+    """Run main() in-process on argv, which it must refuse: exit status 2, nothing on
+    stdout, one line on stderr. Returns that line's message."""
     with pytest.raises(SystemExit) as exit:
         cc.main(argv)
     assert exit.value.code == 2
@@ -69,53 +105,23 @@ def script(*argv: str) -> list[str]:
     return [sys.executable, "-W", "error", cc.__file__, *argv]
 
 
-# The subprocesses write through Python's ordinary buffers, whatever this one was given;
-# the tests of the output's edges run them unbuffered too, where each write can fail.
-PLAIN = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-UNBUFFERED = {**PLAIN, "PYTHONUNBUFFERED": "1"}
-BUFFERING = pytest.mark.parametrize(
-    "env", [PLAIN, UNBUFFERED], ids=["buffered", "unbuffered"]
-)
+def shell(command: str, **options: Any) -> subprocess.CompletedProcess:
+    """A bash command line, as a person types it; SCRIPT stands for the script."""
+    command = command.replace("SCRIPT", " ".join(script()))
+    options = {"capture_output": True, "text": True, **options}
+    return subprocess.run(["bash", "-c", command], check=False, **options)
 
 
-def run_script(*argv: str, **options: Any) -> subprocess.CompletedProcess:
-    """Run the script in a fresh Python process, to its end."""
-    options = {"capture_output": True, "text": True, "env": PLAIN, **options}
-    return subprocess.run(script(*argv), check=False, **options)
+def args_of(**settings: Any) -> argparse.Namespace:
+    """The script's arguments at its defaults, but for `settings`."""
+    args = cc.build_parser().parse_args(["--device", "cpu"])
+    return argparse.Namespace(**{**vars(args), **settings})
 
 
-@contextlib.contextmanager
-def running(*argv: str, **popen: Any) -> Iterator[subprocess.Popen]:
-    """The script started in a fresh Python process, to talk to while it runs; killed
-    if the test ends first (a failed assertion, say), so that nothing is left running."""
-    # Ctrl-C reaches it as in a terminal, even where the tests run with SIGINT ignored
-    # (as a shell's background job does, and then every process started from it)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        process = subprocess.Popen(
-            script(*argv),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            **{"env": PLAIN, **popen},
-        )
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()
-
-
-def draw(seed: int, samples: int, device: torch.device) -> list[torch.Tensor]:
-    """The data and initial parameters, drawn as the script draws them."""
-    generator = torch.Generator().manual_seed(seed)
-    data = cc.generate_datasets(generator, samples, device)
-    return [*data, *cc.init_network(generator, device)]
+def draw(seed: int, samples: int, choice: cc.Choice | None = None) -> list:
+    """The data and initial parameters on the CPU, drawn as the script draws them."""
+    data, params = cc.prepare(seed, args_of(samples=samples), choice or cc.Choice())
+    return [*data, *params]
 
 
 def rounded(points: list[list[float]]) -> list[list[float]]:
@@ -129,6 +135,13 @@ LISTING_LOSSES = {
     "bce": lambda Z, Y: F.binary_cross_entropy(torch.sigmoid(Z), Y),
     "bce_with_logits": lambda Z, Y: F.binary_cross_entropy_with_logits(Z, Y),
 }
+# The hidden layers' functions, and the scale of a weight of fan_in rows, fan_out columns.
+LISTING_ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+LISTING_SCALES = {
+    "normal": lambda fan_in, fan_out: 1.0,
+    "kaiming": lambda fan_in, fan_out: math.sqrt(2 / fan_in),
+    "xavier": lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)),
+}
 
 
 def post_listing(
@@ -138,27 +151,31 @@ def post_listing(
     lr: float = 0.5,
     loss: str = "mse",
     hidden: tuple[int, int] = (10, 5),
+    activation: str = "relu",
+    init: str = "normal",
 ) -> dict:
     """The post's listing, written out again here in its own loop and sharing no code
     with the script: on any machine, the script must compute exactly what this does.
-    `loss` swaps the post's loss for one of torch's cross entropies."""
-    loss_of_logit = LISTING_LOSSES[loss]
-    g = torch.Generator().manual_seed(seed)
-    X = torch.rand(samples, 2, generator=g) * 10 - 5
+    `loss` swaps the post's loss for one of torch's cross entropies, `activation` its
+    ReLU, `init` its standard normal for the same draws times a scale."""
+    loss_of_logit, g = LISTING_LOSSES[loss], LISTING_ACTIVATIONS[activation]
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.rand(samples, 2, generator=gen) * 10 - 5
     Y = (X[:, 0] ** 2 + X[:, 1] ** 2 < 1).float().unsqueeze(1)
-    P = torch.rand(samples, generator=g)
+    P = torch.rand(samples, generator=gen)
     X_train, Y_train, X_dev, Y_dev = X[P < 0.8], Y[P < 0.8], X[P >= 0.8], Y[P >= 0.8]
     H1, H2 = hidden
-    W1 = torch.randn(2, H1, generator=g, requires_grad=True)
-    W2 = torch.randn(H1, H2, generator=g, requires_grad=True)
-    W3 = torch.randn(H2, 1, generator=g, requires_grad=True)
+    W1, W2, W3 = (
+        (torch.randn(i, o, generator=gen) * LISTING_SCALES[init](i, o)).requires_grad_()
+        for i, o in [(2, H1), (H1, H2), (H2, 1)]
+    )
     b1 = torch.zeros(H1, requires_grad=True)
     b2 = torch.zeros(H2, requires_grad=True)
     b3 = torch.zeros(1, requires_grad=True)
 
     def logit(X: torch.Tensor) -> torch.Tensor:
-        h1 = torch.relu(X @ W1 + b1)
-        h2 = torch.relu(h1 @ W2 + b2)
+        h1 = g(X @ W1 + b1)
+        h2 = g(h1 @ W2 + b2)
         return h2 @ W3 + b3  # the network's output is its sigmoid
 
     for _ in range(epochs):
@@ -186,6 +203,20 @@ def post_listing(
     }
 
 
+def printed_as_the_post(listing: dict) -> str:
+    """The post's seven lines for a listing's figures, in the post's own format."""
+    fp = torch.tensor(listing["false_positive_samples"]).reshape(-1, 2)
+    fn = torch.tensor(listing["false_negative_samples"]).reshape(-1, 2)
+    return "\n".join(
+        [
+            f"dev_loss={torch.tensor(listing['dev_loss'])!r}",
+            *(f"{k}={float(listing[k])}" for k in POST_COUNTS),
+            f"false_positive_samples={fp!r}",
+            f"false_negative_samples={fn!r}",
+        ]
+    )
+
+
 FIGURES = [*POST_COUNTS, "dev_loss", "false_positive_samples", "false_negative_samples"]
 
 
@@ -196,7 +227,13 @@ def post_run() -> dict:
     return run_json("--device", "cpu", "--log-every", "100", "--boundary")
 
 
-# The smoke test, and the post's own figures
+@pytest.fixture(scope="session")
+def listing_run() -> dict:
+    """What the post's listing computes at its settings, on this machine."""
+    return post_listing()
+
+
+# The smoke test, and the post's own figures and output
 
 
 def test_dev_loss_below_threshold(post_run: dict) -> None:
@@ -214,12 +251,6 @@ def test_reproduces_published_figures(post_run: dict) -> None:
     assert (post_run["n_train"], post_run["n_dev"]) == (7985, 2015)
 
 
-@pytest.fixture(scope="session")
-def listing_run() -> dict:
-    """What the post's listing computes at its settings, on this machine."""
-    return post_listing()
-
-
 def test_computes_bit_for_bit_what_the_posts_listing_computes(
     post_run: dict, listing_run: dict
 ) -> None:
@@ -228,17 +259,53 @@ def test_computes_bit_for_bit_what_the_posts_listing_computes(
     assert {key: post_run[key] for key in listing_run} == listing_run
 
 
+def test_the_posts_driver_runs_against_the_module_as_the_post_calls_it(
+    listing_run: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The post's calls, unchanged: generate_datasets(generator), init_network(generator),
+    # fit(params, X_train, Y_train), forward_pass and mean_squared_error.
+    namespace: dict[str, Any] = {}
+    driver = "import torch\nfrom circle_classifier import *\n" + POST_DRIVER
+    exec(driver, namespace)  # noqa: S102 (the post's own code, as written above)
+    assert capsys.readouterr().out == POST_OUTPUT + "\n"
+    # and bit for bit what the listing computes in this process
+    assert namespace["dev_loss"].item() == listing_run["dev_loss"]
+    assert (
+        namespace["false_negative_samples"].tolist()
+        == (listing_run["false_negative_samples"])
+    )
+    assert all(p.is_leaf and p.requires_grad for p in namespace["params"])
+
+
+def test_init_network_asks_autograd_for_each_of_the_six() -> None:
+    params = cc.init_network(torch.Generator().manual_seed(0))
+    assert [tuple(p.shape) for p in params] == SHAPES
+    assert all(p.is_leaf and p.requires_grad and p.grad is None for p in params)
+
+
 @pytest.mark.parametrize(
     "seed, samples, epochs, lr",
     [(7, 3000, 200, 0.5), (2024, 5000, 150, 1.3), (5, 2000, 0, 0.5), (99, 500, 60, 3)],
 )
 def test_other_settings_follow_the_posts_listing(
-    seed: int, samples: int, epochs: int, lr: float
+    seed: int, samples: int, epochs: int, lr: float, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["--seed", seed, "--samples", samples, "--epochs", epochs, "--lr", lr]
-    result = run_json("--device", "cpu", *map(str, argv))
+    assert cc.main(["--device", "cpu", *map(str, argv)]) == 0
     listing = post_listing(seed, samples, epochs, lr)
-    assert {key: result[key] for key in listing} == listing
+    # every single run opens as the post's does, with its own figures ...
+    assert capsys.readouterr().out.startswith(printed_as_the_post(listing) + "\n\n")
+    result = run_json("--device", "cpu", *map(str, argv))
+    assert {key: result[key] for key in listing} == listing  # ... and every digit
+
+
+def test_no_misclassified_point_prints_as_torch_prints_an_empty_tensor() -> None:
+    figures = dict.fromkeys(POST_COUNTS, 0) | {"dev_loss": 0.5}
+    figures |= {"false_positive_samples": [], "false_negative_samples": [[1.0, 0.25]]}
+    assert cc.post_output(figures).splitlines()[-2:] == [
+        "false_positive_samples=tensor([], size=(0, 2))",
+        "false_negative_samples=tensor([[1.0000, 0.2500]])",
+    ]
 
 
 def test_misclassified_points_lie_near_the_circle(post_run: dict) -> None:
@@ -256,7 +323,7 @@ def test_draws_follow_the_posts_order() -> None:
     weights = [
         torch.randn(*shape, generator=generator) for shape in [(2, 10), (10, 5), (5, 1)]
     ]
-    X_train, _, X_dev, _, W1, _, W2, _, W3, _ = draw(1337, 10000, CPU)
+    X_train, _, X_dev, _, W1, _, W2, _, W3, _ = draw(1337, 10000)
     assert torch.equal(X_train, X[P < 0.8])
     assert torch.equal(X_dev, X[P >= 0.8])
     for ours, post in zip([W1, W2, W3], weights):
@@ -264,36 +331,38 @@ def test_draws_follow_the_posts_order() -> None:
 
 
 def test_tensors_have_the_posts_shapes() -> None:
-    X_train, Y_train, X_dev, Y_dev, *params = draw(1337, 10000, CPU)
+    X_train, Y_train, X_dev, Y_dev, *params = draw(1337, 10000)
     n_train, n_dev = len(X_train), len(X_dev)
     assert (X_train.shape, Y_train.shape) == ((n_train, 2), (n_train, 1))
     assert (X_dev.shape, Y_dev.shape) == ((n_dev, 2), (n_dev, 1))
-    shapes = [tuple(p.shape) for p in params]
-    assert shapes == [(2, 10), (10,), (10, 5), (5,), (5, 1), (1,)]
-    assert all(p.requires_grad and p.dtype == torch.float32 for p in params)
+    assert [tuple(p.shape) for p in params] == SHAPES
+    assert all(p.dtype == torch.float32 for p in params)
     assert cc.forward_pass(params, X_dev).shape == (n_dev, 1)
     assert cc.mean_squared_error(Y_dev, Y_dev).shape == ()
 
 
 def test_biases_start_at_zero() -> None:
-    *_, W1, b1, W2, b2, W3, b3 = draw(1337, 10000, CPU)
+    *_, W1, b1, W2, b2, W3, b3 = draw(1337, 10000)
     assert all(torch.equal(b, torch.zeros_like(b)) for b in (b1, b2, b3))
     assert all(W.abs().sum() > 0 for W in (W1, W2, W3))
 
 
 @pytest.mark.parametrize("seed, samples", [(1337, 10000), (7, 50000)])
 def test_split_is_about_80_20(seed: int, samples: int) -> None:
-    X_train, _, X_dev, _, *_ = draw(seed, samples, CPU)
+    X_train, _, X_dev, _, *_ = draw(seed, samples)
     assert len(X_train) + len(X_dev) == samples
     assert 0.78 < len(X_train) / samples < 0.82
 
 
 def test_labels_say_inside_the_unit_circle() -> None:
-    X_train, Y_train, X_dev, Y_dev, *_ = draw(1337, 10000, CPU)
+    X_train, Y_train, X_dev, Y_dev, *_ = draw(1337, 10000)
     for X, Y in [(X_train, Y_train), (X_dev, Y_dev)]:
         assert X.min() >= -5 and X.max() < 5
         assert torch.equal(Y.squeeze(1), (X.norm(dim=1) < 1).float())
     assert 0 < Y_train.sum() < len(Y_train)
+
+
+SHAPES = [(2, 10), (10,), (10, 5), (5,), (5, 1), (1,)]
 
 
 def rigged_network(a: float) -> list[torch.Tensor]:
@@ -320,8 +389,7 @@ def test_evaluate_counts_by_hand() -> None:
 
 
 def test_an_output_of_exactly_one_half_says_outside() -> None:
-    # With every parameter zero the output is sigmoid(0), exactly 0.5, everywhere; an
-    # untrained network says so wherever both hidden layers are off, since b3 is 0.
+    # With every parameter zero the output is sigmoid(0), exactly 0.5, everywhere.
     zero = [torch.zeros(shape) for shape in SHAPES]
     X = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
     assert torch.equal(cc.forward_pass(zero, X), torch.full((2, 1), 0.5))
@@ -339,14 +407,13 @@ def test_an_output_of_exactly_one_half_says_outside() -> None:
     "dtype, rtol, points",
     # float64: only rounding differs (nn.Linear fuses the bias add), so they agree to
     # ~1e-12 (a subset of the points is enough, and quicker). float32: 300 steps on all
-    # the points amplify that rounding to ~5e-5 (measured); allow 1e-3. (On a subset a
-    # ReLU that the rounding switches can make that 3e-2: not a comparison of methods.)
+    # the points amplify that rounding to ~5e-5 (measured); allow 1e-3.
     [(torch.float64, 1e-10, 1000), (torch.float32, 1e-3, None)],
 )
 def test_matches_torch_nn_and_sgd(
     dtype: torch.dtype, rtol: float, points: int | None
 ) -> None:
-    X_train, Y_train, _, _, *start = draw(1337, 10000, CPU)
+    X_train, Y_train, _, _, *start = draw(1337, 10000)
     X, Y = X_train[:points].to(dtype), Y_train[:points].to(dtype)
     params = [p.detach().to(dtype, copy=True).requires_grad_() for p in start]
     net = torch.nn.Sequential(
@@ -357,9 +424,7 @@ def test_matches_torch_nn_and_sgd(
     linears = [net[0], net[2], net[4]]
     with torch.no_grad():
         for linear, W, b in zip(linears, params[0::2], params[1::2]):
-            linear.weight.copy_(
-                W.T
-            )  # nn.Linear stores (out, in): the post's W transposed
+            linear.weight.copy_(W.T)  # nn.Linear stores (out, in): W transposed
             linear.bias.copy_(b)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
     for _ in range(300):
@@ -378,8 +443,6 @@ def test_matches_torch_nn_and_sgd(
 
 # Backpropagation by hand, against autograd
 
-SHAPES = [(2, 10), (10,), (10, 5), (5,), (5, 1), (1,)]
-
 
 def random_case(seed: int, n: int, dead: str = "") -> list[torch.Tensor]:
     """X (n, 2), Y (n, 1) and six parameters, all random (biases and targets too), in
@@ -397,11 +460,11 @@ def random_case(seed: int, n: int, dead: str = "") -> list[torch.Tensor]:
 
 
 def autograd_gradients(
-    params: list[torch.Tensor], X: torch.Tensor, Y: torch.Tensor
+    params: list[torch.Tensor], X: torch.Tensor, Y: torch.Tensor, g: Any = torch.relu
 ) -> tuple[torch.Tensor, ...]:
     """What the post's backward() would put in each p.grad."""
     params = [p.detach().requires_grad_() for p in params]
-    loss = cc.mean_squared_error(cc.forward_pass(params, X), Y)
+    loss = cc.mean_squared_error(cc.forward_pass(params, X, g), Y)
     return torch.autograd.grad(loss, params)
 
 
@@ -443,6 +506,16 @@ def test_backprop_equals_autograd(device: str, dtype: torch.dtype, rtol: float) 
         for ours, oracle in zip(cc.backprop(params, X, Y), expected):
             assert ours.device == oracle.device
             assert_close_to_scale(ours, oracle, rtol)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_backprop_knows_each_activations_derivative(activation: str) -> None:
+    g = cc.ACTIVATIONS[activation]
+    for seed, n, dead in CASES:
+        X, Y, *params = random_case(seed, n, dead)
+        expected = autograd_gradients(params, X, Y, g[0])
+        for ours, oracle in zip(cc.backprop(params, X, Y, activation=g), expected):
+            assert_close_to_scale(ours, oracle, 1e-10)
 
 
 def test_dead_relus_get_no_gradient() -> None:
@@ -493,22 +566,13 @@ def test_backprop_of_no_examples_is_zero() -> None:
 def test_manual_backprop_reproduces_the_posts_figures(post_run: dict) -> None:
     manual = run_json("--device", "cpu", "--backprop", "manual")
     assert {key: manual[key] for key in POST_COUNTS} == POST_COUNTS
+    assert rounded(manual["false_negative_samples"]) == POST_FALSE_NEGATIVES
     assert manual["dev_loss"] == pytest.approx(post_run["dev_loss"], rel=1e-4)
     assert (manual["backprop"], post_run["backprop"]) == ("manual", "autograd")
 
 
-@pytest.mark.parametrize("seed", ["1", "2024"])
-def test_manual_backprop_agrees_with_autograd_on_other_seeds(seed: str) -> None:
-    argv = ["--device", "cpu", "--seed", seed, "--epochs", "300", "--samples", "4000"]
-    autograd = run_json(*argv)
-    manual = run_json(*argv, "--backprop", "manual")
-    assert {k: manual[k] for k in POST_COUNTS} == {k: autograd[k] for k in POST_COUNTS}
-    assert manual["dev_loss"] == pytest.approx(autograd["dev_loss"], rel=1e-4)
-
-
 def test_manual_backprop_trains_with_backprop(monkeypatch: pytest.MonkeyPatch) -> None:
-    # On the CPU both ways give the same bits, so the figures cannot tell them apart:
-    # count the calls instead.
+    # On the CPU both ways can give the same figures: count the calls instead.
     calls = []
     real = cc.backprop
 
@@ -516,13 +580,27 @@ def test_manual_backprop_trains_with_backprop(monkeypatch: pytest.MonkeyPatch) -
         calls.append(args)
         return real(*args)
 
-    monkeypatch.setattr(cc, "backprop", counted)
-    run_json("--device", "cpu", "--epochs", "7", "--samples", "300")
+    monkeypatch.setitem(cc.LAYOUTS, "rows", (cc.forward_pass, counted))
+    argv = ["--device", "cpu", "--epochs", "7", "--samples", "300"]
+    run_json(*argv)
     assert calls == []
-    manual = run_json(
-        "--device", "cpu", "--epochs", "7", "--samples", "300", "--backprop", "manual"
-    )
+    manual = run_json(*argv, "--backprop", "manual")
     assert len(calls) == 7 and manual["backprop"] == "manual"
+
+
+def test_fit_by_hand_computes_one_forward_pass_an_epoch_and_no_loss(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, Y, _, _, *params = draw(1337, 500)
+    calls = []
+    for name in ["sigmoid", "relu"]:
+        real = getattr(torch, name)
+        monkeypatch.setattr(torch, name, lambda T, real=real, name=name: calls.append(
+            name) or real(T))  # fmt: skip
+    relu = (torch.relu, torch.sign)
+    gradients = lambda p, X, Y: cc.backprop(p, X, Y, activation=relu)
+    cc.fit_by_hand(params, X, Y, 5, 0.5, gradients)
+    assert calls.count("sigmoid") == 5 and calls.count("relu") == 10
 
 
 # The post's other loss: binary cross entropy
@@ -612,19 +690,6 @@ def test_saturated_outputs_are_there_and_only_autograd_loses_them() -> None:
         assert_close_to_scale(grad, oracle, 1e-4)
 
 
-def test_backprop_of_cross_entropy_equals_autograd_through_its_output() -> None:
-    # where no output is exactly 0 or 1, the clamp changes nothing
-    for seed, n, dead in CASES:
-        X, Y, *params = random_case(seed, n, dead)
-        params = [p / 4 for p in params]  # small enough that no output saturates
-        Y_pred = cc.forward_pass(params, X)
-        assert ((Y_pred > 0) & (Y_pred < 1)).all()
-        ours = cc.backprop(params, X, Y.round(), cc.cross_entropy_dA3)
-        oracle = bce_autograd_gradients(params, X, Y.round(), "output")
-        for grad, expected in zip(ours, oracle):
-            assert_close_to_scale(grad, expected, 1e-10)
-
-
 def rounded_figures(result: dict) -> dict:
     """The figures as the report prints them."""
     figures = {key: result[key] for key in POST_COUNTS}
@@ -650,24 +715,16 @@ def test_cross_entropy_runs_as_the_posts_loop_with_torchs_loss(
     listing = post_listing(seed, samples, epochs, lr, listing_loss)
     assert rounded_figures(result) == rounded_figures(listing)
     assert result["loss"] == "bce"
-    if backprop == "manual":  # the same arithmetic: every digit of every point
-        assert result["false_negative_samples"] == listing["false_negative_samples"]
-        assert result["false_positive_samples"] == listing["false_positive_samples"]
 
 
 def test_cross_entropy_trains_a_seed_the_squared_error_leaves_stuck() -> None:
     # test_a_seed_that_learns_nothing_says_so: seed 29 is stuck at these settings
-    argv = ["--device", "cpu", "--seed", "29", "--epochs", "300"]
-    stuck = {"false_positives": 0, "false_negatives": 60}
-
-    def mistakes(result: dict) -> int:
-        return result["false_positives"] + result["false_negatives"]
-
+    argv = ["--device", "cpu", "--seed", "29", "--epochs", "300", "--loss", "bce"]
     for backprop in ["autograd", "manual"]:
-        result = run_json(*argv, "--loss", "bce", "--backprop", backprop)
+        result = run_json(*argv, "--backprop", backprop)
         assert result["learned_nothing"] is False
         assert result["true_positives"] >= 10
-        assert mistakes(result) < mistakes(stuck)
+        assert result["false_positives"] + result["false_negatives"] < 60
 
 
 def test_report_says_which_loss_and_which_gradient(
@@ -679,28 +736,38 @@ def test_report_says_which_loss_and_which_gradient(
         ("manual", " (exact, as binary_cross_entropy_with_logits)"),
     ]:
         assert cc.main([*argv, "--backprop", backprop]) == 0
-        line = capsys.readouterr().out.splitlines()[1]
+        line = report_line(capsys.readouterr().out, "fit: ")
         assert line.startswith(f"fit: 5 epochs, lr 0.5, bce loss, {backprop} gradients")
         assert line.rsplit(", ", 1)[0].endswith(note)
     assert cc.main(argv[:-2]) == 0
-    line = capsys.readouterr().out.splitlines()[1]
+    line = report_line(capsys.readouterr().out, "fit: ")
     assert line.startswith("fit: 5 epochs, lr 0.5, mse loss, autograd gradients, ")
+
+
+def report_line(report: str, start: str) -> str:
+    """The one line of a report that starts so."""
+    (line,) = [line for line in report.splitlines() if line.startswith(start)]
+    return line
 
 
 def test_constant_output_is_scored_with_the_trained_loss() -> None:
     result = run_json("--device", "cpu", "--epochs", "5", "--loss", "bce")
     share = result["constant_output"]
-    _, _, _, Y_dev, *_ = draw(1337, 10000, CPU)
-    inside = Y_dev.sum().item()
-    expected = -(inside * math.log(share) + (2015 - inside) * math.log(1 - share))
-    assert result["constant_dev_loss"] == pytest.approx(expected / 2015, rel=1e-5)
+    _, Y_train, _, Y_dev, *_ = draw(1337, 10000)
+    for Y, key in [(Y_train, "constant_train_loss"), (Y_dev, "constant_dev_loss")]:
+        inside, n = Y.sum().item(), len(Y)
+        expected = -(inside * math.log(share) + (n - inside) * math.log(1 - share))
+        assert result[key] == pytest.approx(expected / n, rel=1e-5)
 
 
-def test_a_cross_entropy_sweep(capsys: pytest.CaptureFixture[str]) -> None:
-    sweep = run_json(*SWEEP, "--seeds", "2", "--loss", "bce")
-    assert [run["loss"] for run in sweep["runs"]] == ["bce", "bce"]
-    singles = [run_json(*SWEEP[:-1], seed, "--loss", "bce") for seed in ["40", "41"]]
-    assert_like_their_single_runs(sweep["runs"], singles)
+def test_no_negative_zero_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    # a cross entropy of exactly 0 (every output exactly right) is -0.0 in float32
+    argv = ["--device", "cpu", "--samples", "13", "--loss", "bce", "--lr", "100"]
+    assert cc.main([*argv, "--epochs", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "dev_loss in full: 0\n" in out and "-0" not in out
+    result = run_json(*argv, "--epochs", "50")
+    assert math.copysign(1, result["dev_loss"]) == 1 and result["dev_loss"] == 0
 
 
 # Reproducibility
@@ -713,42 +780,39 @@ def test_same_seed_same_result() -> None:
 
 
 def test_other_seed_other_data() -> None:
-    assert not torch.equal(draw(1337, 100, CPU)[0][:5], draw(1338, 100, CPU)[0][:5])
+    assert not torch.equal(draw(1337, 100)[0][:5], draw(1338, 100)[0][:5])
 
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
 def test_data_and_initial_weights_do_not_depend_on_the_device(device: str) -> None:
-    on_cpu = draw(1337, 10000, CPU)
-    on_device = draw(1337, 10000, torch.device(device))
-    for a, b in zip(on_cpu, on_device):
+    on_cpu = draw(1337, 10000)
+    on_device = cc.prepare(1337, args_of(device=torch.device(device)), cc.Choice())
+    for a, b in zip(on_cpu, [*on_device[0], *on_device[1]]):
         assert b.device.type == device
-        assert torch.equal(a.detach(), b.detach().cpu())
+        assert torch.equal(a, b.cpu())
 
 
 # The command line
 
 
 def test_json_has_every_field(post_run: dict) -> None:
-    integers = [
-        "true_positives",
-        "false_positives",
-        "true_negatives",
-        "false_negatives",
-    ]
-    integers += ["n_train", "n_dev", "seed", "epochs", "samples"]
+    integers = [*POST_COUNTS, "n_train", "n_dev", "seed", "epochs", "samples"]
     assert all(type(post_run[key]) is int for key in integers)
-    assert all(
-        type(post_run[key]) is float for key in ["dev_loss", "lr", "fit_seconds"]
-    )
+    floats = ["dev_loss", "lr", "fit_seconds", "train_loss", "constant_train_loss"]
+    assert all(type(post_run[key]) is float for key in floats)
     for key in ["false_positive_samples", "false_negative_samples"]:
         assert all(len(point) == 2 for point in post_run[key])
     expected = {
         "seed": 1337,
         "epochs": 1000,
         "lr": 0.5,
+        "hidden": [10, 5],
+        "activation": "relu",
+        "init": "normal",
         "samples": 10000,
         "device": "cpu",
         "backprop": "autograd",
+        "loss": "mse",
         "accuracy": (45 + 1965) / 2015,
         "precision": 45 / 46,
         "recall": 45 / 49,
@@ -765,7 +829,7 @@ def test_flags_reach_the_run() -> None:
 
 
 def test_epochs_0_reports_the_untrained_network() -> None:
-    result = run_json("--device", "cpu", "--epochs", "0")
+    result = run_json("--device", "cpu", "--epochs", "0", "--log-every", "5")
     listing = post_listing(epochs=0)
     assert {key: result[key] for key in listing} == listing
     assert result["epochs"] == 0 and result["loss_history"] == []
@@ -778,61 +842,45 @@ def test_auto_device_prefers_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cc.device_of("auto") == torch.device("cpu")
 
 
-def test_report_names_the_posts_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cc.main(["--device", "cpu", "--epochs", "20"]) == 0
-    report = capsys.readouterr().out
-    for name in [
-        "dev_loss",
-        *POST_COUNTS,
-        "false positive samples",
-        "confusion matrix",
-    ]:
-        assert name in report
-    assert "device cpu" in report
-
-
-def test_report_prints_the_posts_figures_in_their_places(post_run: dict) -> None:
+def test_report_prints_what_follows_the_posts_output(post_run: dict) -> None:
     lines = cc.format_report(post_run).splitlines()
-    assert lines[:3] == [
-        "device cpu, seed 1337, 7985 train points, a 2-10-5-1 network",
-        f"fit: 1000 epochs, lr 0.5, mse loss, autograd gradients, {post_run['fit_seconds']:.2f} s",
-        "evaluated on 2015 dev points:",
+    assert "\n".join(lines[:10]) == POST_OUTPUT
+    seconds = f"{post_run['fit_seconds']:.2f}"
+    assert lines[10:15] == [
+        "",
+        "device cpu, seed 1337: 7985 train points, 2015 dev points",
+        "network 2-10-5-1: relu hidden layers, normal initial weights",
+        f"fit: 1000 epochs, lr 0.5, mse loss, autograd gradients, {seconds} s",
+        f"dev_loss in full: {post_run['dev_loss']:.10g}",
     ]
-    assert lines[4].startswith("dev_loss        = 0.0027  (0.00271")
-    assert lines[5:9] == [
-        "true_positives  = 45",
-        "false_positives = 1",
-        "true_negatives  = 1965",
-        "false_negatives = 4",
-    ]
-    assert lines[10:14] == [
+    assert lines[16:21] == [
         "confusion matrix   predicted inside   predicted outside",
         "actually inside                  45                   4",
         "actually outside                  1                1965",
         "accuracy 99.75%   precision 97.83%   recall 91.84%",
-    ]
-    assert lines[15:21] == [
-        "measured against:",
         (
-            f"train_loss      = {post_run['train_loss']:.4f}  (the loss on the points "
-            "it trained on)"
+            "the 5 misclassified dev points lie 0.9235 to 1.0413 from the origin "
+            "(the circle: 1)"
         ),
+    ]
+    train, dev = post_run["train_loss"], post_run["dev_loss"]
+    constant_train, constant_dev = (
+        post_run[k] for k in ["constant_train_loss", "constant_dev_loss"]
+    )
+    assert lines[22:29] == [
+        "measured against:",
+        f"train_loss      = {train:.4f}  (the loss on the points it trained on)",
         (
             "constant output = 0.0293  (the train set's share inside, said of every "
-            f"point): dev_loss {post_run['constant_dev_loss']:.4f}"
+            f"point): train_loss {constant_train:.4f}, dev_loss {constant_dev:.4f}"
         ),
         "always outside  = accuracy 97.57%  (the network: 99.75%)",
-        "dead neurons    = 0 of 10, 1 of 5  (off for every train point)",
+        "dead neurons    = 0 of 10, 1 of 5  (no gradient at any train point)",
+        (
+            f"over-fitting    = {train / constant_train:.1%} of the constant's loss "
+            f"on train, {dev / constant_dev:.1%} on dev: none seen"
+        ),
         "",
-    ]
-    assert lines[22:29] == [
-        "false positive samples (predicted inside, actually outside): 1",
-        "  (-0.5229, -0.9005)  r = 1.0413",
-        "false negative samples (predicted outside, actually inside): 4",
-        "  (-0.8656, 0.3219)  r = 0.9235",
-        "  (0.8683, 0.4416)  r = 0.9741",
-        "  (0.6218, 0.7571)  r = 0.9797",
-        "  (-0.9056, -0.2783)  r = 0.9474",
     ]
 
 
@@ -841,20 +889,38 @@ def test_report_rounds_what_it_measures_against(post_run: dict) -> None:
         **post_run,
         "train_loss": 0.000123,
         "constant_output": 0.00123,
+        "constant_train_loss": 0.001,
         "constant_dev_loss": 0.0123456,
         "baseline_accuracy": 0.5,
         "accuracy": 0.25,
         "dead_neurons": [3, 4],
     }
-    assert cc.format_report(small).splitlines()[16:20] == [
+    assert cc.format_report(small).splitlines()[23:28] == [
         "train_loss      = 0.0001  (the loss on the points it trained on)",
         (
             "constant output = 0.0012  (the train set's share inside, said of every "
-            "point): dev_loss 0.0123"
+            "point): train_loss 0.0010, dev_loss 0.0123"
         ),
         "always outside  = accuracy 50.00%  (the network: 25.00%)",
-        "dead neurons    = 3 of 10, 4 of 5  (off for every train point)",
+        "dead neurons    = 3 of 10, 4 of 5  (no gradient at any train point)",
+        (
+            "over-fitting    = 12.3% of the constant's loss on train, "
+            f"{post_run['dev_loss'] / 0.0123456:.1%} on dev: worse on dev: a sign of it"
+        ),
     ]
+
+
+def test_over_fitting_compares_each_set_with_its_own_constant() -> None:
+    base = {"constant_train_loss": 0.04, "constant_dev_loss": 0.02}
+    # the same loss on both sets, but the dev set has fewer points inside: worse there
+    assert cc.overfitting(base | {"train_loss": 0.004, "dev_loss": 0.004}) == (
+        "10.0% of the constant's loss on train, 20.0% on dev: worse on dev: a sign of it"
+    )
+    assert cc.overfitting(base | {"train_loss": 0.004, "dev_loss": 0.002}).endswith(
+        "10.0% on dev: none seen"
+    )
+    nothing_inside = base | {"constant_dev_loss": 0.0, "train_loss": 0.1, "dev_loss": 0}
+    assert cc.overfitting(nothing_inside).startswith("n/a")
 
 
 def test_report_says_n_a_where_a_ratio_is_0_over_0(post_run: dict) -> None:
@@ -869,45 +935,32 @@ def test_report_says_n_a_where_a_ratio_is_0_over_0(post_run: dict) -> None:
     assert "accuracy 99.75%   precision n/a   recall 0.00%" in report.splitlines()
 
 
-def test_report_shows_ten_points_of_a_kind_and_counts_the_rest(post_run: dict) -> None:
-    points = [[k / 10, -k / 10] for k in range(1, 14)]
-    lines = cc.format_report(
-        {**post_run, "false_positive_samples": points}
-    ).splitlines()
-    start = lines.index(
-        "false positive samples (predicted inside, actually outside): 13"
-    )
-    assert lines[start + 1 : start + 3] == [
-        "  (0.1000, -0.1000)  r = 0.1414",
-        "  (0.2000, -0.2000)  r = 0.2828",
-    ]
-    assert lines[start + 11] == "  ... and 3 more; --json lists them all"
-    assert lines[start + 12].startswith("false negative samples")
-    ten = {**post_run, "false_positive_samples": points[:10]}
-    assert "more; --json lists them all" not in cc.format_report(ten)
-    eleven = {**post_run, "false_positive_samples": points[:11]}
-    assert "  ... and 1 more; --json lists them all" in cc.format_report(eleven)
-
-
-def test_untrained_run_counts_every_mistake(capsys: pytest.CaptureFixture[str]) -> None:
+def test_untrained_run_prints_its_many_mistakes_as_torch_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     result = run_json("--device", "cpu", "--epochs", "0")
     n_fp = result["false_positives"]
-    assert n_fp > 10 and len(result["false_positive_samples"]) == n_fp
+    assert n_fp > 500 and len(result["false_positive_samples"]) == n_fp
     assert cc.main(["--device", "cpu", "--epochs", "0"]) == 0
     report = capsys.readouterr().out
-    assert f"actually inside, actually outside): {n_fp}\n" not in report
-    assert f"(predicted inside, actually outside): {n_fp}\n" in report
-    assert f"  ... and {n_fp - 10} more; --json lists them all\n" in report
+    points = torch.tensor(result["false_positive_samples"])
+    assert f"false_positive_samples={points}\n" in report  # torch's summary, with ...
+    assert "        ...,\n" in report
+    assert f"the {n_fp + result['false_negatives']} misclassified dev points" in report
 
 
-def test_script_prints_the_posts_figures_as_a_subprocess() -> None:
-    run = run_script("--device", "cpu")
+def test_the_script_prints_the_posts_output_and_no_warning_as_a_subprocess() -> None:
+    run = subprocess.run(script("--device", "cpu"), capture_output=True, text=True,
+                         check=False)  # fmt: skip
     assert run.returncode == 0
     assert run.stderr == ""  # no warning (each would have been an error), nothing else
-    assert "dev_loss        = 0.0027" in run.stdout
-    for name, count in POST_COUNTS.items():
-        assert f"{name:<15} = {count}\n" in run.stdout
-    assert "(-0.5229, -0.9005)  r = 1.0413" in run.stdout
+    assert run.stdout.startswith(POST_OUTPUT + "\n\n")
+    # what follows adds to it, and repeats none of its lines
+    rest = run.stdout[len(POST_OUTPUT) :].splitlines()
+    assert not set(rest) & set(POST_OUTPUT.splitlines())
+    assert report_line(run.stdout, "dev_loss in full: ").startswith(
+        "dev_loss in full: 0.00271"
+    )
 
 
 def first_dev_only_seed() -> int:
@@ -921,45 +974,62 @@ def first_dev_only_seed() -> int:
 
 
 NO_CUDA = torch.cuda.device_count() == 0
+SEEDS = "an integer from 0 to 4294967295"
 BAD_INPUTS = [
     # (argv, the one line's message after "error: ")
-    (["--device", "nonsense"], "argument --device: no such device here: nonsense"),
+    (["--device", "nonsense"], "argument --device: no such device here: 'nonsense'"),
     # torch knows meta, but it cannot compute anything
-    (["--device", "meta"], "argument --device: no such device here: meta"),
-    *(
-        [(["--device", "cuda"], "argument --device: no such device here: cuda")]
-        if NO_CUDA
-        else []
-    ),
-    (["--epochs", "-1"], "argument --epochs: must be an integer >= 0, not -1"),
-    (["--epochs", "1.5"], "argument --epochs: must be an integer >= 0, not 1.5"),
-    (["--epochs", "ten"], "argument --epochs: must be an integer >= 0, not ten"),
-    (["--lr", "0"], "argument --lr: must be a finite number > 0, not 0"),
-    (["--lr=-0.5"], "argument --lr: must be a finite number > 0, not -0.5"),
-    (["--lr", "nan"], "argument --lr: must be a finite number > 0, not nan"),
-    (["--lr", "inf"], "argument --lr: must be a finite number > 0, not inf"),
-    (["--lr=-inf"], "argument --lr: must be a finite number > 0, not -inf"),
-    (["--lr", "fast"], "argument --lr: must be a finite number > 0, not fast"),
+    (["--device", "meta"], "argument --device: no such device here: 'meta'"),
+    *[(["--device", "cuda"], "argument --device: no such device here: 'cuda'")]
+    * NO_CUDA,
+    (["--epochs=-1"], "argument --epochs: must be an integer >= 0, not '-1'"),
+    (["--epochs", "1.5"], "argument --epochs: must be an integer >= 0, not '1.5'"),
+    (["--epochs", "ten"], "argument --epochs: must be an integer >= 0, not 'ten'"),
+    (["--epochs", ""], "argument --epochs: must be an integer >= 0, not ''"),
+    (["--lr", "0"], "argument --lr: must be a finite number > 0, not '0'"),
+    (["--lr=-0.5"], "argument --lr: must be a finite number > 0, not '-0.5'"),
+    (["--lr", "nan"], "argument --lr: must be a finite number > 0, not 'nan'"),
+    (["--lr", "inf"], "argument --lr: must be a finite number > 0, not 'inf'"),
+    (["--lr", "1e400"], "argument --lr: must be a finite number > 0, not '1e400'"),
+    (["--lr", "fast"], "argument --lr: must be a finite number > 0, not 'fast'"),
+    # argparse reads a word like -1e-3 as a flag: its own message
+    (["--lr", "-1e-3"], "argument --lr: expected at least one argument"),
+    (["--lr"], "argument --lr: expected at least one argument"),
     # one point cannot fill both a train and a dev set; at seed 1337 it is drawn to train
     (["--samples", "1"], "--samples 1 leaves the dev set empty"),
     (
         ["--samples", "1", "--seed", str(first_dev_only_seed())],
         "--samples 1 leaves the train set empty",
     ),
-    (["--samples", "0"], "argument --samples: must be an integer >= 1, not 0"),
-    (["--samples", "-5"], "argument --samples: must be an integer >= 1, not -5"),
-    (["--samples", "2.5"], "argument --samples: must be an integer >= 1, not 2.5"),
-    (["--seed", str(2**64)], f"argument --seed: {2**64} is out of range"),
-    (["--seed", "x"], "argument --seed: must be a seed, not x"),
+    (["--samples", "0"], "argument --samples: must be an integer >= 1, not '0'"),
+    (["--samples", "2.5"], "argument --samples: must be an integer >= 1, not '2.5'"),
+    (["--seed", str(2**32)], f"argument --seed: must be {SEEDS}, not '4294967296'"),
+    (["--seed=-5"], f"argument --seed: must be {SEEDS}, not '-5'"),
+    (["--seed", "x"], f"argument --seed: must be {SEEDS}, not 'x'"),
     (["--bogus"], "unrecognized arguments: --bogus"),
-    (["--lr"], "argument --lr: expected at least one argument"),
     (["--backprop", "sideways"], "argument --backprop: invalid choice: 'sideways'"),
-    (["--log-every", "-1"], "argument --log-every: must be an integer >= 0, not -1"),
-    (
-        ["--log-every", "often"],
-        "argument --log-every: must be an integer >= 0, not often",
-    ),
+    (["--activation", "gelu"], "argument --activation: invalid choice: 'gelu'"),
+    (["--init", "zeros"], "argument --init: invalid choice: 'zeros'"),
+    (["--log-every", "often"], "argument --log-every: must be an integer >= 0"),
     (["--boundary", "yes"], "unrecognized arguments: yes"),
+    (["--hidden", "0,5"], "argument --hidden: must be two widths >= 1, as 10,5"),
+    (["--hidden", "10"], "argument --hidden: must be two widths >= 1, as 10,5"),
+    (["--hidden", "10,5,3"], "argument --hidden: must be two widths >= 1"),
+    (["--hidden", "a,b"], "argument --hidden: must be two widths >= 1"),
+    (["--hidden", "10,5", "10,5"], "--hidden: each value once, not [(10, 5), (10, 5)]"),
+    (["--lr", "0.5", "0.5"], "--lr: each value once, not [0.5, 0.5]"),
+    (["--activation", "tanh", "tanh"], "--activation: each value once, not"),
+    (["--init", "xavier", "xavier"], "--init: each value once, not"),
+    (["--seeds", "0"], "argument --seeds: must be an integer >= 1, not '0'"),
+    (["--seeds", "2", "--boundary"], "--boundary is for one run, not 2"),
+    (["--lr", "1", "2", "--log-every", "5"], "--log-every is for one run, not 2"),
+    (
+        ["--seed", str(2**32 - 2), "--seeds", "3"],
+        (
+            "--seeds 3 from --seed 4294967294 ends at 4294967296, past torch's last "
+            "seed, 4294967295"
+        ),
+    ),
 ]
 
 
@@ -970,6 +1040,18 @@ def test_bad_input_exits_2_with_one_line(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert refused(["--device", "cpu", *argv], capsys).startswith(message)
+
+
+def test_seeds_are_what_torch_tells_apart() -> None:
+    # torch's CPU generator reads a seed's low 32 bits: 2**32 would be seed 0 again
+    g = lambda seed: torch.rand(3, generator=torch.Generator().manual_seed(seed))
+    assert torch.equal(g(0), g(2**32)) and not torch.equal(g(0), g(1))
+    last = 2**32 - 1
+    assert (
+        run_json("--device", "cpu", "--seed", str(last), "--epochs", "1")["seed"]
+        == last
+    )
+    assert run_json("--device", "cpu", "--seed", "0", "--epochs", "1")["seed"] == 0
 
 
 def test_count_flags_take_their_smallest_value() -> None:
@@ -984,43 +1066,23 @@ def test_device_past_the_last_gpu_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     past = f"cuda:{torch.cuda.device_count()}"
-    message = f"argument --device: no such device here: {past}"
+    message = f"argument --device: no such device here: '{past}'"
     assert refused(["--device", past], capsys) == message
 
 
-def first_bad_logged_epoch(log: str) -> int:
-    """The first epoch of a training log whose loss is not finite."""
-    for line in log.splitlines():
-        _, epoch, _, loss = line.split()
-        if not math.isfinite(float(loss)):
-            return int(epoch)
-    raise AssertionError(f"every logged loss is finite:\n{log}")
-
-
-@pytest.mark.parametrize("backprop", ["autograd", "manual"])
-def test_divergence_names_the_epoch_its_log_shows(
-    backprop: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "device", ["hpu", "privateuseone", "mtia", "xla", "meta", "mkldnn"]
+)
+def test_a_device_type_this_torch_cannot_serve_is_one_line(
+    device: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Which epoch goes bad first depends on the machine's last bits (epoch 2 on one
-    # CPU, 3 on another at lr 1e30): the error must name the one its own log shows.
-    argv = ["--device", "cpu", "--lr", "1e30", "--epochs", "20", "--backprop", backprop]
-    with pytest.raises(SystemExit) as exit:
-        cc.main([*argv, "--log-every", "1"])
-    assert exit.value.code == 2
-    log, err = capsys.readouterr()
-    bad = first_bad_logged_epoch(log)
-    assert log.splitlines()[-1].split()[:2] == ["epoch", str(bad)]  # the log stops
-    message = f"training diverged by epoch {bad}; try a smaller --lr than 1e+30\n"
-    assert err.endswith(f": error: {message}")
-    with pytest.raises(SystemExit) as exit:  # without a log: noticed at the check
-        cc.main(argv)
-    assert exit.value.code == 2
-    message = "training diverged by epoch 20; try a smaller --lr than 1e+30\n"
-    out, err = capsys.readouterr()
-    assert out == "" and err.endswith(f": error: {message}") and err.count("\n") == 1
+    # Each fails its own way, and differently on each torch (newer ones warn of mkldnn,
+    # which the suite turns into an error): one line all the same.
+    message = f"argument --device: no such device here: '{device}'"
+    assert refused(["--device", device], capsys) == message
 
 
-def test_running_out_of_host_memory_is_one_line(
+def test_running_out_of_memory_is_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def out_of_memory(*args: object, **kwargs: object) -> None:
@@ -1033,6 +1095,13 @@ def test_running_out_of_host_memory_is_one_line(
     message = refused(["--device", "cpu", "--samples", "300"], capsys)
     assert message == "--samples 300 does not fit in cpu memory"
 
+    def python_out_of_memory(*args: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(cc, "evaluate", python_out_of_memory)
+    message = refused(["--device", "cpu", "--samples", "300", "--epochs", "0"], capsys)
+    assert message == "--samples 300 does not fit in cpu memory"
+
 
 def test_any_other_runtime_error_stays_loud(monkeypatch: pytest.MonkeyPatch) -> None:
     def bug(*args: object, **kwargs: object) -> None:
@@ -1043,95 +1112,63 @@ def test_any_other_runtime_error_stays_loud(monkeypatch: pytest.MonkeyPatch) -> 
         cc.main(["--device", "cpu", "--samples", "300"])
 
 
-@pytest.mark.parametrize("device", ["hpu", "privateuseone", "mtia", "xla", "meta"])
-def test_a_device_type_this_torch_cannot_serve_is_one_line(
-    device: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("samples", [2**60, 2**63, 10**30])
+def test_too_many_samples_are_refused_before_anything_runs(
+    samples: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Each fails its own way, and differently on each torch: an assertion, an operator
-    # with no kernel there, a module torch 2.13 does not have (torch.hpu), or a meta
-    # tensor that holds no value.
-    message = f"argument --device: no such device here: {device}"
-    assert refused(["--device", device], capsys) == message
+    message = refused(["--device", "cpu", "--samples", str(samples)], capsys)
+    assert message.startswith(f"--samples {samples}, --hidden 10,5: one network needs ")
+    assert message.endswith(" MiB, too much for memory")
 
 
-def test_a_device_torch_warns_about_is_one_line_even_under_w_error() -> None:
-    # newer torch warns that mkldnn is no longer a device type (with -W error, a
-    # traceback); torch 2.3 does not: the same line either way
-    run = run_script("--device", "mkldnn")
-    assert (run.returncode, run.stdout) == (2, "")
-    expected = "circle_classifier.py: error: argument --device: no such device here"
-    assert run.stderr == f"{expected}: mkldnn\n"
+def test_widths_too_wide_for_memory_are_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    message = refused(["--device", "cpu", "--hidden", "999999999,999999999"], capsys)
+    assert message.endswith(" MiB, too much for memory")
 
 
-# No traceback for anything a user does
+# The output's edges: a closed pipe, a full disk, Ctrl-C
 
 
 def test_a_closed_pipe_ends_the_run_quietly() -> None:
-    # as `python circle_classifier.py --log-every 1 | head -3` does
-    argv = ["--device", "cpu", "--samples", "500", "--epochs", "100000", "--log-every"]
-    with running(*argv, "1") as process:
-        lines = [process.stdout.readline() for _ in range(3)]
-        process.stdout.close()
-        returncode = process.wait(timeout=300)
-        err = process.stderr.read()
-    assert [line.split()[:2] for line in lines] == [
-        ["epoch", str(k)] for k in (1, 2, 3)
-    ]
-    assert (returncode, err) == (141, "")  # 128 + SIGPIPE, as the shell would report
+    # More than a pipe holds (64 KiB: the JSON of an untrained network's thousands of
+    # mistakes), so that the script still writes when head has stopped reading
+    run = shell("SCRIPT --device cpu --samples 50000 --epochs 0 --json | head -c 12; "
+                "echo \" ${PIPESTATUS[0]}\"")  # fmt: skip
+    assert (run.stdout, run.stderr) == ('{"dev_loss": 1\n', "")  # the recipe's 1
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
 def test_a_full_disk_is_one_line() -> None:
-    with open("/dev/full", "w") as full:
-        run = subprocess.run(
-            script("--device", "cpu", "--samples", "300", "--epochs", "0"),
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
+    run = shell("SCRIPT --device cpu --samples 300 --epochs 0 > /dev/full")
     assert run.returncode == 2
-    assert run.stderr == (
-        "circle_classifier.py: error: cannot write the output: No space left on "
-        "device\n"
-    )
+    message = "circle_classifier.py: error: cannot write the output: No space left"
+    assert run.stderr == f"{message} on device\n"
 
 
 def test_ctrl_c_while_training_is_one_line() -> None:
-    argv = ["--device", "cpu", "--samples", "500", "--epochs", "1000000"]
-    with running(*argv, "--log-every", "1") as process:
-        first = process.stdout.readline()
+    argv = ["--device", "cpu", "--samples", "500", "--epochs", "10000000"]
+    # Ctrl-C reaches it as in a terminal, even where the tests run with SIGINT ignored
+    # (as a shell's background job does, and every process it starts)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            script(*argv, "--log-every", "1"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with process:
+        first = process.stderr.readline()
         assert first.split()[:2] == ["epoch", "1"]  # training has begun
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=300)
-    assert (process.returncode, err) == (130, "interrupted\n")  # 128 + SIGINT
-    assert "Traceback" not in out
-
-
-def test_ctrl_c_while_torch_loads_is_one_line(tmp_path: Path) -> None:
-    # A stand-in for torch that is interrupted as it loads, as Ctrl-C during the
-    # second or so that importing torch takes would interrupt it.
-    (tmp_path / "torch").mkdir()
-    (tmp_path / "torch" / "__init__.py").write_text(
-        "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n"
-    )
-    environment = {**PLAIN, "PYTHONPATH": str(tmp_path)}
-    with running("--device", "cpu", env=environment) as process:
-        out, err = process.communicate(timeout=300)
-    assert (process.returncode, out, err) == (130, "", "interrupted\n")
-
-
-def test_a_finished_run_leaves_without_pythons_teardown(tmp_path: Path) -> None:
-    # torch's teardown takes a second, and a Ctrl-C in its late part ended a finished
-    # run silently with 130: the script now leaves as soon as its output is flushed,
-    # so that an exit hook (here one that interrupts it) never runs.
-    (tmp_path / "sitecustomize.py").write_text(
-        "import atexit, os, signal\n"
-        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n"
-    )
-    run = run_script(*SWEEP, "--seeds", "2", env={**PLAIN, "PYTHONPATH": str(tmp_path)})
-    assert (run.returncode, run.stderr) == (0, "")
-    assert run.stdout.splitlines()[-1].startswith("seed 40 ranks ")  # the summary
+    assert process.returncode == 130  # 128 + SIGINT
+    assert (out, err.splitlines()[-1]) == ("", "interrupted")
+    assert "Traceback" not in err
 
 
 def interrupted_at(call: int, real: Any) -> Any:
@@ -1153,24 +1190,15 @@ def test_ctrl_c_in_a_sweep_first_summarizes_the_runs_so_far(
     real = cc.train_together
     monkeypatch.setattr(cc, "train_together", interrupted_at(2, real))
     monkeypatch.setattr(cc, "group_size", lambda *args: 2)  # groups: 40-41, 42-43, ...
-    assert cc.cli([*SWEEP, "--seeds", "10"]) == 130
-    out, err = capsys.readouterr()
-    assert err == "interrupted\n"
-    rows, summary = out.split("\n\n")
+    with pytest.raises(KeyboardInterrupt):
+        cc.main([*SWEEP, "--seeds", "10"])
+    rows, summary = capsys.readouterr().out.split("\n\n")
     assert len(rows.splitlines()) == 2
     assert summary.splitlines()[0] == "2 runs, seeds 40 to 41"
     monkeypatch.setattr(cc, "train_together", interrupted_at(2, real))
-    assert cc.cli([*SWEEP, "--seeds", "10", "--json"]) == 130
+    with pytest.raises(KeyboardInterrupt):
+        cc.main([*SWEEP, "--seeds", "10", "--json"])
     assert json.loads(capsys.readouterr().out)["summary"]["runs"] == 2
-
-
-def test_cli_leaves_ctrl_c_as_it_found_it(capsys: pytest.CaptureFixture[str]) -> None:
-    # As a script, that is the start-up guard's: a Ctrl-C while the run ends is one
-    # line too, not a KeyboardInterrupt in Python's last steps.
-    before = signal.getsignal(signal.SIGINT)
-    assert cc.cli(["--device", "cpu", "--lr", "0"]) == 2
-    assert signal.getsignal(signal.SIGINT) is before
-    assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_ctrl_c_after_runs_that_all_failed_summarizes_them(
@@ -1180,10 +1208,9 @@ def test_ctrl_c_after_runs_that_all_failed_summarizes_them(
     # so, and Ctrl-C comes in the second. Interrupted, not "no run gave a result".
     monkeypatch.setattr(cc, "prepare", interrupted_at(3, cc.prepare))
     monkeypatch.setattr(cc, "group_size", lambda *args: 2)
-    assert cc.cli(["--device", "cpu", "--samples", "1", "--seeds", "6"]) == 130
-    out, err = capsys.readouterr()
-    assert err == "interrupted\n"
-    rows, summary = out.split("\n\n")
+    with pytest.raises(KeyboardInterrupt):
+        cc.main(["--device", "cpu", "--samples", "1", "--seeds", "6"])
+    rows, summary = capsys.readouterr().out.split("\n\n")
     assert len(rows.splitlines()) == 2 and "failed: 2" in summary
 
 
@@ -1195,133 +1222,127 @@ def test_ctrl_c_before_any_run_finished_prints_no_summary(
 
     monkeypatch.setattr(cc, "fit", interrupted)
     for argv in [[], ["--seeds", "3"]]:
-        assert cc.cli(["--device", "cpu", *argv]) == 130
-        assert capsys.readouterr() == ("", "interrupted\n")
+        with pytest.raises(KeyboardInterrupt):
+            cc.main(["--device", "cpu", *argv])
+        assert capsys.readouterr() == ("", "")
 
 
-def test_too_many_samples_are_refused_before_anything_runs(
-    capsys: pytest.CaptureFixture[str],
+# Divergence, whichever goes first: the loss or the parameters
+
+
+def logged(err: str) -> list[list[float]]:
+    """A training log, [epoch, train_loss, dev_loss] a line."""
+    lines = [line.split() for line in err.splitlines() if line.startswith("epoch ")]
+    assert all(line[2::2] == ["train_loss", "dev_loss"] for line in lines)
+    return [[int(line[1]), float(line[3]), float(line[5])] for line in lines]
+
+
+@pytest.mark.parametrize("backprop", ["autograd", "manual"])
+def test_divergence_names_the_epoch_its_log_shows(
+    backprop: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for samples in [2**60, 2**63, 10**30]:
-        message = refused(["--device", "cpu", "--samples", str(samples)], capsys)
-        expected = f"--samples {samples}, --hidden 10,5: too large for memory"
-        assert message == expected
-
-
-def test_running_out_of_python_memory_is_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # as listing millions of misclassified points under `ulimit -v` does
-    def out_of_memory(*args: object) -> None:
-        raise MemoryError
-
-    monkeypatch.setattr(cc, "evaluate", out_of_memory)
-    message = refused(["--device", "cpu", "--samples", "300", "--epochs", "0"], capsys)
-    assert message == "--samples 300 does not fit in cpu memory"
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["--lr", "-1e-3"], "argument --lr: must be a finite number > 0, not -1e-3"),
-        (["--lr", "-inf"], "argument --lr: must be a finite number > 0, not -inf"),
-        (["--lr", "-1"], "argument --lr: must be a finite number > 0, not -1"),
-        (["--lr", "-.5"], "argument --lr: must be a finite number > 0, not -.5"),
-        (["--lr", "-NaN"], "argument --lr: must be a finite number > 0, not -NaN"),
-        (["--lr", ""], "argument --lr: must be a finite number > 0, not ''"),
-        (["--epochs", ""], "argument --epochs: must be an integer >= 0, not ''"),
-        (["--seed", ""], "argument --seed: must be a seed, not ''"),
-        (["--device", ""], "argument --device: no such device here: ''"),
-        (["--epochs", "-2e3"], "argument --epochs: must be an integer >= 0, not -2e3"),
-        (["--seed", "-5", "--epochs", "-1"], "argument --epochs: must be an integer"),
-    ],
-)
-def test_messages_name_the_value_and_read_negative_numbers(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert refused(["--device", "cpu", *argv], capsys).startswith(message)
-
-
-@pytest.mark.parametrize("flag", ["--lr", "--epochs", "--seed", "--device", "--loss"])
-def test_a_long_value_is_shortened_in_its_message(
-    flag: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    message = refused(["--device", "cpu", flag, "7" * 100_000 + "x"], capsys)
-    assert message.startswith(f"argument {flag}: ") and len(message) < 250
-    assert "7777777777" in message and "7" * 38 not in message and "7..." in message
-
-
-def test_a_negative_seed_is_still_a_seed() -> None:
-    assert run_json("--device", "cpu", "--seed", "-5", "--epochs", "3")["seed"] == -5
-
-
-def test_seed_0_is_a_seed() -> None:
-    assert run_json("--device", "cpu", "--seed", "0", "--epochs", "3")["seed"] == 0
+    # Which epoch goes bad first depends on the machine's last bits (epoch 2 on one
+    # CPU, 3 on another at lr 1e30): the error must name the one its own log shows.
+    argv = ["--device", "cpu", "--lr", "1e30", "--epochs", "20", "--backprop", backprop]
+    with pytest.raises(SystemExit) as exit:
+        cc.main([*argv, "--log-every", "1"])
+    assert exit.value.code == 2
+    out, err = capsys.readouterr()
+    log = logged(err)
+    bad = [epoch for epoch, *losses in log if not all(map(math.isfinite, losses))]
+    assert out == "" and bad == [log[-1][0]]  # the log stops where it went bad
+    message = f"training diverged by epoch {bad[0]}; try a smaller --lr than 1e+30\n"
+    assert err.endswith(f": error: {message}")
+    message = "training diverged by epoch 20; try a smaller --lr than 1e+30"
+    assert refused(argv, capsys) == message  # without a log: at the last epoch's check
 
 
 def test_divergence_stops_within_a_hundred_epochs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # 10**12 epochs would take weeks: the run must stop soon after it went bad, at
-    # the next check (every 100 epochs), then replay as far to name the epoch.
-    calls = []
-    real = cc.forward_pass
+    # 10**12 epochs would take weeks: the run must stop at the next check (every 100
+    # epochs) after it went bad, and train no epoch more.
+    stretches, real = [], cc.fit
 
-    def counted(params: list[torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-        calls.append(len(X))
-        assert len(calls) < 1000, "training went on long after it diverged"
-        return real(params, X)
+    def counted(*args: Any) -> None:
+        stretches.append(args[3])
+        return real(*args)
 
-    monkeypatch.setattr(cc, "forward_pass", counted)
-    with pytest.raises(SystemExit) as exit:
-        cc.main(["--device", "cpu", "--lr", "1e30", "--epochs", str(10**12)])
-    assert exit.value.code == 2
-    err = capsys.readouterr().err
-    assert "training diverged by epoch 100; " in err
-    assert len(calls) <= 100 + 2
+    monkeypatch.setattr(cc, "fit", counted)
+    message = refused(
+        ["--device", "cpu", "--lr", "1e30", "--epochs", str(10**12)], capsys
+    )
+    assert message == "training diverged by epoch 100; try a smaller --lr than 1e+30"
+    assert stretches == [100]
 
 
-def test_fit_stops_at_the_first_check_after_a_parameter_is_not_finite() -> None:
-    X, Y, _, _, *params = draw(1337, 500, CPU)
-    with torch.no_grad():
-        params[2][0, 0] = math.inf
-
-    def check_every_7(epoch: int, loss: torch.Tensor) -> bool:
-        return epoch % 7 == 0 and not cc.all_finite(params)
-
-    assert cc.fit(params, X, Y, 10**12, 0.5, watch=check_every_7) == 7  # it returns
-    assert not cc.all_finite(params)
-    X, Y, _, _, *params = draw(1337, 500, CPU)
-    assert cc.fit(params, X, Y, 30, 0.5, watch=check_every_7) == 30  # all 30 epochs
-    assert cc.all_finite(params)
+def test_training_pauses_at_each_check_and_log() -> None:
+    assert list(cc.stops(250, 100)) == [100, 200, 250]
+    assert list(cc.stops(250, 100, 30))[:5] == [30, 60, 90, 100, 120]
+    assert list(cc.stops(250, 100, 0)) == [100, 200, 250]
+    assert list(cc.stops(0, 100)) == [] and list(cc.stops(7, 100, 5)) == [5, 7]
+    assert next(cc.stops(10**18, 100)) == 100  # and never lists them all
 
 
-@pytest.mark.parametrize("epochs", [1, 2, 3, 20])
-def test_the_divergence_message_agrees_with_the_log(
-    epochs: int, capsys: pytest.CaptureFixture[str]
+TINY = ["--device", "cpu", "--samples", "40", "--seed", "1"]
+
+
+def test_a_run_whose_training_loss_is_not_finite_diverged(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # The log's loss at epoch k is the one before k's update. Where each epoch goes
-    # bad is the machine's rounding (on one CPU the loss at epoch 2, on another only
-    # the update of epoch 2, and after one epoch the run may still be finite): what
-    # must hold is that a report is finite, and an error names the last epoch logged.
-    argv = ["--device", "cpu", "--lr", "1e30", "--epochs", str(epochs)]
-    try:
-        status = cc.main([*argv, "--log-every", "1", "--json"])
-    except SystemExit as exit:
-        status = exit.code
-    out, err = capsys.readouterr()
-    log = [line.split() for line in err.splitlines() if line.startswith("epoch")]
-    _, epoch, _, loss = log[-1]
-    if status == 0:  # finite to the end: a report, with every figure finite
-        assert int(epoch) == epochs and math.isfinite(float(loss))
-        assert math.isfinite(json.loads(out)["train_loss"])
-    else:
-        assert status == 2 and out == ""
-        assert int(epoch) == epochs or not math.isfinite(float(loss))
-        message = f"training diverged by epoch {epoch}; try a smaller --lr than 1e+30"
-        assert err.endswith(f"{message}\n")
-    if epochs == 20:  # by the twentieth epoch it has diverged on every machine
-        assert status == 2
+    # at this rate the dev loss stays finite while the training loss is NaN
+    message = refused([*TINY, "--lr", "3e14", "--epochs", "1", "--json"], capsys)
+    assert message == "training diverged by epoch 1; try a smaller --lr than 3e+14"
+
+
+def test_divergence_by_the_loss_first_is_named_as_the_log_shows(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = cc.init_network
+
+    def nan_in_W3(*args: Any) -> list[torch.Tensor]:  # the loss is NaN from the start
+        params = real(*args)
+        params[4].data[0, 0] = math.nan
+        return params
+
+    monkeypatch.setattr(cc, "init_network", nan_in_W3)
+    argv = ["--device", "cpu", "--samples", "500", "--epochs", "250"]
+    with pytest.raises(SystemExit):
+        cc.main([*argv, "--log-every", "1"])
+    log = capsys.readouterr().err.splitlines()
+    assert log[0] == "epoch   1  train_loss nan  dev_loss nan"
+    assert log[1].endswith("training diverged by epoch 1; try a smaller --lr than 0.5")
+    message = refused(argv, capsys)  # no log: noticed at the check of epoch 100
+    assert message == "training diverged by epoch 100; try a smaller --lr than 0.5"
+
+
+def test_divergence_by_the_parameters_first_is_named_as_the_log_shows(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real, calls = cc.backprop, []
+
+    def infinite_at_the_second(*args: Any) -> list[torch.Tensor]:
+        calls.append(1)
+        grads = real(*args)
+        if len(calls) == 2:  # epoch 2's update makes W1 infinite
+            grads[0][0, 0] = -math.inf
+        return grads
+
+    monkeypatch.setitem(cc.LAYOUTS, "rows", (cc.forward_pass, infinite_at_the_second))
+    argv = ["--device", "cpu", "--samples", "500", "--epochs", "250"]
+    argv += ["--backprop", "manual"]
+    with pytest.raises(SystemExit):
+        cc.main([*argv, "--log-every", "1"])
+    err = capsys.readouterr().err
+    log = logged(err)
+    # epoch 2's update made W1 infinite, though the outputs (sigmoid of +-inf) and so
+    # the losses can still be finite: the run stops there, where the check saw it
+    assert math.isfinite(log[0][1]) and [epoch for epoch, *_ in log] == [1, 2]
+    message = f"training diverged by epoch {log[-1][0]}; try a smaller --lr than 0.5\n"
+    assert err.endswith(message)
+    calls.clear()
+    message = refused(argv, capsys)  # no log: noticed at the check of epoch 100
+    assert message == "training diverged by epoch 100; try a smaller --lr than 0.5"
 
 
 # What the post's figures are measured against
@@ -1329,12 +1350,13 @@ def test_the_divergence_message_agrees_with_the_log(
 
 def test_baselines_are_what_a_direct_computation_gives(post_run: dict) -> None:
     # A direct computation on the post's data: the share of insiders in the training
-    # set, said of every dev point, and the accuracy of always answering "outside".
-    _, Y_train, _, Y_dev, *_ = draw(1337, 10000, CPU)
+    # set, said of every point, and the accuracy of always answering "outside".
+    _, Y_train, _, Y_dev, *_ = draw(1337, 10000)
     share = Y_train.sum().item() / len(Y_train)
-    constant_loss = sum((share - y) ** 2 for y in Y_dev.squeeze(1).tolist()) / 2015
+    for Y, key in [(Y_train, "constant_train_loss"), (Y_dev, "constant_dev_loss")]:
+        constant_loss = sum((share - y) ** 2 for y in Y.squeeze(1).tolist()) / len(Y)
+        assert post_run[key] == pytest.approx(constant_loss, rel=1e-5)
     assert post_run["constant_output"] == pytest.approx(share, rel=1e-6)
-    assert post_run["constant_dev_loss"] == pytest.approx(constant_loss, rel=1e-5)
     assert post_run["baseline_accuracy"] == (1965 + 1) / 2015
     # the scale the post's "low" loss is measured against, and 2 points of accuracy
     assert f"{post_run['constant_dev_loss']:.3f}" == "0.024"
@@ -1345,8 +1367,6 @@ def test_train_loss_is_the_loss_of_the_final_parameters(
     post_run: dict, listing_run: dict
 ) -> None:
     assert post_run["train_loss"] == listing_run["train_loss"]
-    # and no sign of over-fitting at the post's settings: dev loss below train loss
-    assert post_run["dev_loss"] < post_run["train_loss"]
     assert f"{post_run['train_loss']:.4f}" == "0.0040"
 
 
@@ -1355,21 +1375,32 @@ def test_dead_neurons_are_counted_per_layer() -> None:
     params = rigged_network(0.0)
     X = torch.tensor([[0.5, 0.0], [-3.0, 1.0], [2.0, 2.0]])
     Y = torch.tensor([[1.0], [0.0], [0.0]])
-    assert cc.assess(params, (X, Y, X, Y), cc.mean_squared_error)["dead_neurons"] == [
-        9,
-        4,
-    ]
+    relu = cc.ACTIVATIONS["relu"]
+
+    def dead(X_train: torch.Tensor, Y_train: torch.Tensor) -> list[int]:
+        data = (X_train, Y_train, X, Y)
+        return cc.assess(params, data, cc.mean_squared_error, relu)["dead_neurons"]
+
+    assert dead(X, Y) == [9, 4]
     params[1][3] = 1.0  # neuron 4 of layer 1 is now on everywhere, but feeds nothing
     params[3][2] = -1.0  # neuron 3 of layer 2 is off everywhere: still dead
-    assert cc.assess(params, (X, Y, X, Y), cc.mean_squared_error)["dead_neurons"] == [
-        8,
-        4,
-    ]
+    assert dead(X, Y) == [8, 4]
     params[0][0, 0] = -1.0  # neuron 1 of layer 1 now off at every x1 > 0 ...
-    X_right = X[X[:, 0] > 0]
-    assert cc.assess(params, (X_right, Y[:2], X, Y), cc.mean_squared_error)[
-        "dead_neurons"
-    ] == [9, 5]
+    assert dead(X[X[:, 0] > 0], Y[:2]) == [9, 5]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_a_saturated_neuron_is_dead_for_tanh_and_sigmoid(activation: str) -> None:
+    # Dead means the same for each: its derivative is 0 at every train point, so no
+    # gradient passes. For tanh and sigmoid that is an output of exactly -1, 0 or 1.
+    X, Y, *params = (t.float() for t in random_case(0, 50))
+    with torch.no_grad():
+        params[1][:3] = -1000.0  # three first-layer neurons saturated everywhere
+    g = cc.ACTIVATIONS[activation]
+    dead = cc.assess(params, (X, Y, X, Y), cc.mean_squared_error, g)["dead_neurons"]
+    assert dead[0] == 3
+    for dA in cc.backprop(params, X, Y, activation=g)[:2]:  # dW1, db1: none for them
+        assert not dA[..., :3].any() and dA[..., 3:].any()
 
 
 def test_dead_neurons_after_the_posts_run(post_run: dict) -> None:
@@ -1384,7 +1415,7 @@ def test_a_seed_that_learns_nothing_says_so(seed: int) -> None:
     assert result["true_positives"] == result["false_positives"] == 0
     assert result["accuracy"] == result["baseline_accuracy"] > 0.96  # looks good ...
     report = cc.format_report(result)
-    assert "learned nothing: it gives the same answer for every dev point\n" in report
+    assert "learned nothing: it gives the same answer for every dev point" in report
     assert "precision n/a" in report
 
 
@@ -1412,7 +1443,7 @@ def test_learned_nothing_also_when_it_says_inside_everywhere(
     def inside_everywhere(*args: object) -> list:
         params = [torch.zeros(shape) for shape in SHAPES]
         params[5] += 10.0  # b3: the output is sigmoid(10) for every point
-        return [p.requires_grad_() for p in params]
+        return params
 
     monkeypatch.setattr(cc, "init_network", inside_everywhere)
     result = run_json("--device", "cpu", "--epochs", "0", "--samples", "500")
@@ -1425,14 +1456,15 @@ def test_learned_nothing_also_when_it_says_inside_everywhere(
 # Three quick runs: seed 40 learns nothing in them, 41 and 42 learn.
 SWEEP = ["--device", "cpu", "--epochs", "100", "--samples", "3000", "--lr", "3"]
 SWEEP += ["--seed", "40"]
+SETTINGS = ["seed", "lr", "hidden", "activation", "init", "epochs", "samples", "loss"]
+SETTINGS += ["backprop", "device"]
 
 
 def printed(run: dict) -> dict:
     """A run's figures as its report or its row prints them, and its settings: a
     stacked sweep computes them another way, so only these must be its single run's."""
-    figures = {key: run[key] for key in [*POST_COUNTS, "learned_nothing"]}
-    figures |= {key: run[key] for key in ["seed", "lr", "hidden", "epochs", "samples"]}
-    figures |= {key: run[key] for key in ["loss", "backprop", "n_train", "n_dev"]}
+    figures = {key: run[key] for key in [*POST_COUNTS, "learned_nothing", *SETTINGS]}
+    figures |= {key: run[key] for key in ["n_train", "n_dev"]}
     figures |= {
         "dev_loss": f"{run['dev_loss']:.4f}",
         "accuracy": f"{run['accuracy']:.2%}",
@@ -1446,9 +1478,8 @@ def assert_like_their_single_runs(rows: list[dict], singles: list[dict]) -> None
     row may differ at its last printed digit, and a point by the boundary fall the
     other way (seen once in thirty on a server CPU): one such row at most."""
     assert [r["seed"] for r in rows] == [s["seed"] for s in singles]
-    assert [r["learned_nothing"] for r in rows] == [
-        s["learned_nothing"] for s in singles
-    ]
+    nothing = [r["learned_nothing"] for r in rows]
+    assert nothing == [s["learned_nothing"] for s in singles]
     off = [r["seed"] for r, s in zip(rows, singles) if printed(r) != printed(s)]
     assert len(off) <= 1, f"rows unlike their single runs: seeds {off}"
     for r, s in zip(rows, singles):
@@ -1457,56 +1488,53 @@ def assert_like_their_single_runs(rows: list[dict], singles: list[dict]) -> None
         assert {k: r[k] for k in SETTINGS} == {k: s[k] for k in SETTINGS}
 
 
-SETTINGS = ["seed", "lr", "hidden", "epochs", "samples", "loss", "backprop", "device"]
-
-
-def test_each_run_of_a_sweep_is_the_single_run_with_its_seed() -> None:
-    sweep = run_json(*SWEEP, "--seeds", "3")
+@pytest.fixture(scope="session")
+def sweep_runs() -> list[dict]:
+    """The runs of SWEEP's three seeds, stacked, and each alone."""
     singles = [run_json(*SWEEP[:-1], seed) for seed in ["40", "41", "42"]]
-    assert_like_their_single_runs(sweep["runs"], singles)
-    assert all(set(run) == set(singles[0]) - {"loss_history"} for run in sweep["runs"])
+    return [run_json(*SWEEP, "--seeds", "3")["runs"], singles]
+
+
+def test_each_run_of_a_sweep_is_the_single_run_with_its_seed(sweep_runs: list) -> None:
+    rows, singles = sweep_runs
+    assert_like_their_single_runs(rows, singles)
+    assert all(set(run) == set(singles[0]) - {"loss_history"} for run in rows)
 
 
 def test_a_sweep_prints_a_row_per_run_then_the_summary(
-    capsys: pytest.CaptureFixture[str],
+    sweep_runs: list, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cc.main([*SWEEP, "--seeds", "3"]) == 0
-    out = capsys.readouterr().out
-    rows, summary = out.split("\n\n")
-    assert [row.split()[:2] for row in rows.splitlines()] == [
-        ["seed", "40"],
-        ["seed", "41"],
-        ["seed", "42"],
-    ]
-    runs = run_json(*SWEEP, "--seeds", "3")["runs"]
-    for row, run in zip(rows.splitlines(), runs):
+    rows, summary = capsys.readouterr().out.split("\n\n")
+    seeds = [row.split()[:2] for row in rows.splitlines()]
+    assert seeds == [["seed", "40"], ["seed", "41"], ["seed", "42"]]
+    for row, run in zip(rows.splitlines(), sweep_runs[0]):
         counts = [run[key] for key in POST_COUNTS]
         assert row.startswith(
             f"seed {run['seed']}  dev_loss {run['dev_loss']:.4f}  tp {counts[0]}  "
             f"fp {counts[1]}  tn {counts[2]}  fn {counts[3]}  "
             f"accuracy {run['accuracy']:.2%}  fit "
         )
+        assert re.search(r"  fit \d+\.\d\d s", row)
     assert summary.splitlines()[:3] == [
         "3 runs, seeds 40 to 42",
         "learned nothing: 1 (seeds 40)",
         "diverged: 0",
     ]
-    assert (
-        summary.splitlines()[-1] == "seed 40 ranks 3 of 3 by dev_loss (1 is the lowest)"
-    )
+    last = "seed 40 ranks 3 of 3 by dev_loss (1 is the lowest)"
+    assert summary.splitlines()[-1] == last
     assert rows.splitlines()[0].endswith("  learned nothing")
     assert not rows.splitlines()[1].endswith("  learned nothing")
 
 
 def test_json_sweep_rows_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cc.main([*SWEEP, "--seeds", "2", "--json"]) == 0
+    argv = ["--device", "cpu", "--epochs", "5", "--samples", "300", "--seeds", "2"]
+    assert cc.main([*argv, "--json"]) == 0
     out, err = capsys.readouterr()
     result = json.loads(out)
     assert set(result) == {"runs", "summary"} and len(result["runs"]) == 2
-    assert [line.split()[:2] for line in err.splitlines()] == [
-        ["seed", "40"],
-        ["seed", "41"],
-    ]
+    rows = [line.split()[:2] for line in err.splitlines()]
+    assert rows == [["seed", "1337"], ["seed", "1338"]]
 
 
 def made_run(seed: int, dev_loss: float, mistakes: int, nothing: bool = False) -> dict:
@@ -1531,7 +1559,6 @@ def test_summary_statistics_on_hand_made_runs() -> None:
     assert summary["dev_loss"] == pytest.approx(
         {"min": 0.05, "q1": q1, "median": median, "q3": q3, "max": 0.9}
     )
-    assert summary["dev_loss"]["median"] == pytest.approx(0.3)
     q1, median, q3 = statistics.quantiles(mistakes, n=4, method="inclusive")
     assert summary["mistakes"] == {"min": 2, "q1": q1, "median": 6, "q3": q3, "max": 40}
     assert (summary["runs"], summary["seeds"]) == (8, [0, 6])
@@ -1566,10 +1593,15 @@ def test_summary_as_printed() -> None:
     ]
 
 
+def test_a_tie_in_dev_loss_shares_the_better_rank() -> None:
+    runs = [made_run(seed, loss, 1) for seed, loss in enumerate([0.2, 0.1, 0.1, 0.3])]
+    assert cc.summarize(runs, 2)["rank"] == {"seed": 2, "rank": 1, "of": 4}
+    assert cc.summarize(runs, 3)["rank"]["rank"] == 4
+
+
 def test_a_run_that_diverges_is_a_row_of_the_sweep(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    argv = ["--device", "cpu", "--lr", "1e30", "--epochs", "8", "--seeds", "2"]
     stable = ["--device", "cpu", "--epochs", "8", "--samples", "2000", "--seeds", "2"]
     result = run_json(*stable, "--lr", "1e30", "0.5")  # a comparison: one choice fails
     assert [run["seed"] for run in result["runs"]] == [1337, 1338] * 2
@@ -1580,11 +1612,11 @@ def test_a_run_that_diverges_is_a_row_of_the_sweep(
     assert result["choices"][1]["summary"]["diverged"] == []
     # a sweep whose every run diverged has no result, as a single such run
     with pytest.raises(SystemExit) as exit:
-        cc.main(argv)
+        cc.main([*stable, "--lr", "1e30"])
     assert exit.value.code == 2
     out, err = capsys.readouterr()
-    assert out.splitlines() == ["seed 1337  training diverged by epoch 8"] + [
-        "seed 1338  training diverged by epoch 8"
+    assert out.splitlines() == [
+        f"seed {seed}  training diverged by epoch 8" for seed in (1337, 1338)
     ]
     assert err.endswith(
         "error: no run gave a result: seed 1337: training diverged by epoch 8\n"
@@ -1599,115 +1631,126 @@ def test_seeds_1_prints_what_a_single_run_prints(
     single = capsys.readouterr().out.splitlines()
     assert cc.main([*argv, "--seeds", "1"]) == 0
     again = capsys.readouterr().out.splitlines()
-    assert again[0] == single[0] and again[2:] == single[2:]  # [1] has the fit time
+    fit = [k for k, line in enumerate(single) if line.startswith("fit: ")]
+    assert again[: fit[0]] == single[: fit[0]] and again[14:] == single[14:]
 
 
-BAD_SEEDS = [
-    (["--seeds", "0"], "argument --seeds: must be an integer >= 1, not 0"),
-    (["--seeds=-2"], "argument --seeds: must be an integer >= 1, not -2"),
-    (["--seeds", "many"], "argument --seeds: must be an integer >= 1, not many"),
-    (["--seeds", "2.5"], "argument --seeds: must be an integer >= 1, not 2.5"),
-    (
-        ["--seed", str(2**64 - 2), "--seeds", "3"],
-        f"--seeds 3 from --seed {2**64 - 2} runs past torch's seeds",
-    ),
-    (
-        ["--seeds", "2", "--boundary"],
-        "--boundary is for one run, not 2",
-    ),
-    (
-        ["--seeds", "3", "--log-every", "5"],
-        "--log-every is for one run, not 3",
-    ),
-]
-
-
-@pytest.mark.parametrize(
-    "argv, message", BAD_SEEDS, ids=[" ".join(argv) for argv, _ in BAD_SEEDS]
-)
-def test_bad_seeds_exit_2_with_one_line(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+def test_a_sweep_with_no_result_exits_as_its_single_run(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert refused(["--device", "cpu", *argv], capsys) == message
+    with pytest.raises(SystemExit) as exit:
+        cc.main(["--device", "cpu", "--samples", "1", "--seeds", "3"])
+    assert exit.value.code == 2
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "seed 1337  --samples 1 leaves the dev set empty"
+    assert err.endswith(
+        "no run gave a result: seed 1337: --samples 1 leaves the dev set empty\n"
+    )
+
+
+def test_a_failed_run_of_a_sweep_is_counted_as_failed_not_diverged(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--device", "cpu", "--samples", "5", "--seeds", "6", "--epochs", "3"]
+    result = run_json(*argv)
+    failed = [r["seed"] for r in result["runs"] if "error" in r]
+    assert failed and len(failed) < 6  # some seeds leave a set empty, the sweep goes on
+    assert result["summary"]["failed"] == failed and result["summary"]["diverged"] == []
+    assert cc.main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"failed: {len(failed)} (seeds {', '.join(map(str, failed))})" in out
+
+
+def test_small_runs_train_on_one_thread() -> None:
+    # on a busy CPU, torch's threads spin waiting for each other: tens of times
+    # slower. At the post's size a second thread saves nothing (see the README).
+    torch.set_num_threads(2)
+    run_json("--device", "cpu", "--epochs", "1")
+    assert torch.get_num_threads() == 1
 
 
 # The training log and the map of the decision boundary
 
 
-def test_log_reads_the_loss_every_n_epochs_and_at_the_last(post_run: dict) -> None:
-    epochs = [epoch for epoch, _ in post_run["loss_history"]]
+def test_log_reads_both_losses_every_n_epochs_and_at_the_last(post_run: dict) -> None:
+    epochs = [epoch for epoch, _, _ in post_run["loss_history"]]
     assert epochs == list(range(100, 1001, 100))
+    # each the loss after so many epochs: the last, the run's own train and dev loss
+    assert post_run["loss_history"][-1] == [
+        1000, post_run["train_loss"], post_run["dev_loss"]
+    ]  # fmt: skip
     result = run_json("--device", "cpu", "--epochs", "250", "--log-every", "100")
-    assert [epoch for epoch, _ in result["loss_history"]] == [100, 200, 250]
+    assert [epoch for epoch, *_ in result["loss_history"]] == [100, 200, 250]
 
 
-def test_logged_loss_falls(post_run: dict) -> None:
-    losses = [loss for _, loss in post_run["loss_history"]]
-    assert losses[0] > losses[-1]
-    assert losses == sorted(losses, reverse=True)  # and at every logged step, here
+def test_a_logged_epoch_is_what_the_listing_computes_after_so_many() -> None:
+    argv = ["--device", "cpu", "--samples", "800", "--epochs", "40", "--seed", "9"]
+    result = run_json(*argv, "--log-every", "15")
+    for epoch, train_loss, dev_loss in result["loss_history"]:
+        listing = post_listing(9, 800, epoch)
+        assert [train_loss, dev_loss] == [listing["train_loss"], listing["dev_loss"]]
 
 
-def test_log_prints_a_line_per_logged_epoch(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cc.main(["--device", "cpu", "--epochs", "50", "--log-every", "10"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    expected = [["epoch", str(epoch)] for epoch in (10, 20, 30, 40, 50)]
-    assert [line.split()[:2] for line in lines[:5]] == expected
-    assert all(float(line.split()[-1]) > 0 for line in lines[:5])
+def test_logged_training_loss_falls(post_run: dict) -> None:
+    losses = [loss for _, loss, _ in post_run["loss_history"]]
+    assert losses == sorted(losses, reverse=True)  # at every logged step, here
+
+
+def test_the_log_shows_both_losses_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [
+        "--device",
+        "cpu",
+        "--epochs",
+        "50",
+        "--samples",
+        "500",
+        "--log-every",
+        "10",
+    ]
+    assert cc.main(argv) == 0
+    out, err = capsys.readouterr()
+    log = logged(err)
+    assert [epoch for epoch, *_ in log] == [10, 20, 30, 40, 50]
+    assert all(loss > 0 for _, *losses in log for loss in losses)
+    assert err.splitlines()[0].startswith("epoch 10  train_loss 0.")
+    assert out.startswith("dev_loss=tensor(")  # the report opens as the post's does
+    result = run_json(*argv)
+    assert [[e, round(t, 6), round(d, 6)] for e, t, d in result["loss_history"]] == log
 
 
 def test_no_log_and_no_map_unless_asked(capsys: pytest.CaptureFixture[str]) -> None:
     result = run_json("--device", "cpu", "--epochs", "50")
     assert result["loss_history"] == [] and "boundary" not in result
     assert cc.main(["--device", "cpu", "--epochs", "50"]) == 0
-    report = capsys.readouterr().out
-    assert report.startswith("device cpu")
-    assert "#" not in report and "epoch " not in report
+    out, err = capsys.readouterr()
+    assert "#" not in out and err == ""
 
 
-def test_disabled_logging_reads_no_loss(monkeypatch: pytest.MonkeyPatch) -> None:
-    X, Y, _, _, *params = draw(1337, 1000, CPU)
+def test_disabled_logging_reads_nothing_between_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, Y, _, _, *params = draw(1337, 1000)
     reads = []
-    item = torch.Tensor.item
-
-    def counted(tensor: torch.Tensor) -> float:
-        reads.append(tensor)
-        return item(tensor)
-
-    monkeypatch.setattr(torch.Tensor, "item", counted)
-    for backward in (
-        torch.Tensor.backward,
-        cc.by_hand(params, X, Y, cc.squared_error_dA3),
-    ):
-        reads.clear()
-        cc.fit(params, X, Y, 30, 0.5, backward=backward)
-        assert reads == []
-    for argv in [[], ["--backprop", "manual"]]:  # a log reads the loss it prints
-        reads.clear()
-        run_json("--device", "cpu", "--epochs", "30", "--samples", "1000", *argv)
-        logged = len(reads)
-        run_json(
-            "--device",
-            "cpu",
-            "--epochs",
-            "30",
-            "--samples",
-            "1000",
-            *argv,
-            "--log-every",
-            "10",
-        )
-        assert len(reads) - 2 * logged == 3
+    for name in ["item", "tolist", "__bool__"]:
+        real = getattr(torch.Tensor, name)
+        monkeypatch.setattr(torch.Tensor, name, lambda T, *a, real=real: reads.append(
+            1) or real(T, *a))  # fmt: skip
+    cc.fit([p.requires_grad_() for p in params], X, Y, 30, 0.5)
+    cc.fit_by_hand([p.detach() for p in params], X, Y, 30, 0.5)
+    assert reads == []
 
 
 def test_json_stays_one_object_with_log_and_map(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv = ["--device", "cpu", "--epochs", "200", "--log-every", "100", "--boundary"]
-    assert cc.main([*argv, "--json"]) == 0
+    assert cc.main([*argv, "--samples", "500", "--json"]) == 0
     out, err = capsys.readouterr()
     result = json.loads(out)
-    assert [epoch for epoch, _ in result["loss_history"]] == [100, 200]
-    assert err.count("\n") == 2 and err.startswith("epoch 100")
+    assert [epoch for epoch, *_ in result["loss_history"]] == [100, 200]
+    assert [epoch for epoch, *_ in logged(err)] == [100, 200]
     assert len(result["boundary"]) == 25
 
 
@@ -1715,6 +1758,7 @@ def test_map_has_the_promised_size(post_run: dict) -> None:
     assert len(post_run["boundary"]) == 25
     assert all(len(row) == 49 for row in post_run["boundary"])
     assert set("".join(post_run["boundary"])) <= set("#.oX")
+    assert cc.format_report(post_run).splitlines()[-1] == cc.LEGEND
 
 
 def test_map_calls_the_centre_inside_and_the_corners_outside(post_run: dict) -> None:
@@ -1777,6 +1821,18 @@ def test_map_leaves_out_points_beyond_its_square() -> None:
     assert cells_holding(rows, "X") == {(24, 48), (0, 0)}  # only the two corners
 
 
+def test_the_map_uses_the_runs_activation() -> None:
+    # W2's one weight -1: through ReLUs that is relu(-relu(s)) = 0, "outside" at every
+    # point; through tanh, tanh(-tanh(s)) > 0 where s = x1 + 2 x2 < 0: inside there.
+    params = rigged_network(2.0)
+    params[2][0, 0] = -1.0
+    assert "#" not in "".join(cc.decision_map(params, []))
+    rows = cc.decision_map(params, [], torch.tanh)
+    for r, c in cells_holding(rows, "#") | cells_holding(rows, "."):
+        x1, x2 = cell_centre(r, c)
+        assert (rows[r][c] == "#") == (x1 + 2 * x2 < -0.03)  # s: 1/16 apart
+
+
 # CUDA
 
 
@@ -1791,298 +1847,62 @@ def test_cuda_run_passes_the_loss_threshold(backprop: str) -> None:
     assert result["boundary"][12][24] == "#"
 
 
-@needs_cuda
-@pytest.mark.parametrize("manual", [False, True])
-def test_fit_never_waits_for_the_gpu(manual: bool) -> None:
-    X, Y, _, _, *params = draw(1337, 10000, torch.device("cuda"))
-    backward = torch.Tensor.backward
-    if manual:
-        backward = cc.by_hand(params, X, Y, cc.squared_error_dA3)
-    cc.fit(params, X, Y, 1, 0.5, backward=backward)  # warm up: CUDA sets itself up
+@contextlib.contextmanager
+def no_gpu_sync() -> Any:
+    """Any wait for the GPU in here raises."""
     with warnings.catch_warnings():
         # torch warns that its sync debug mode is a prototype: known, and not ours
         warnings.filterwarnings("ignore", message=".*prototype", category=UserWarning)
-        torch.cuda.set_sync_debug_mode("error")  # any host sync now raises
+        torch.cuda.set_sync_debug_mode("error")
         try:
-            cc.fit(params, X, Y, 20, 0.5, backward=backward)
+            yield
         finally:
             torch.cuda.set_sync_debug_mode("default")
 
 
 @needs_cuda
+def test_fit_never_waits_for_the_gpu() -> None:
+    data, params = cc.prepare(1337, args_of(device=torch.device("cuda")), cc.Choice())
+    X, Y = data[:2]
+    autograd = [p.clone().requires_grad_() for p in params]
+    cc.fit(autograd, X, Y, 1)  # warm up: CUDA sets itself up
+    cc.fit_by_hand(params, X, Y, 1)
+    with no_gpu_sync():
+        cc.fit(autograd, X, Y, 20)
+        cc.fit_by_hand(params, X, Y, 20)
+
+
+@needs_cuda
+@pytest.mark.parametrize("backprop", ["autograd", "manual"])
 def test_a_stacked_fit_waits_for_the_gpu_once_in_a_hundred_epochs(
-    monkeypatch: pytest.MonkeyPatch,
+    backprop: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    args = argparse.Namespace(samples=3000, device=torch.device("cuda"))
-    runs = [cc.prepare(seed, args, (10, 5)) for seed in (1, 2, 3)]
-    real, epochs = cc.fit, []
+    args = args_of(samples=3000, device=torch.device("cuda"), epochs=250)
+    args.backprop = backprop
+    runs = [cc.prepare(seed, args, cc.Choice()) for seed in (1, 2, 3)]
+    stretches, real = [], {"fit": cc.fit, "fit_by_hand": cc.fit_by_hand}
 
-    def checked(*fit_args: Any) -> int:
-        watch = fit_args[-1]
+    def strict(name: str) -> Any:
+        def fit(*fit_args: Any) -> None:
+            stretches.append(fit_args[3])
+            with no_gpu_sync():
+                real[name](*fit_args)
 
-        def strict(epoch: int, loss: torch.Tensor) -> bool:
-            epochs.append(epoch)
-            torch.cuda.set_sync_debug_mode("default" if epoch % 100 == 0 else "error")
-            try:
-                return watch(epoch, loss)
-            finally:
-                torch.cuda.set_sync_debug_mode("error")
+        return fit
 
-        torch.cuda.set_sync_debug_mode("error")
-        try:
-            return real(*fit_args[:-1], strict)
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
-
-    monkeypatch.setattr(cc, "fit", checked)
-    args = argparse.Namespace(loss="mse", backprop="autograd", epochs=120)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*prototype", category=UserWarning)
-        cc.train_together(runs, args, 0.5)
-    assert epochs == list(range(1, 121))
+    for name in real:
+        monkeypatch.setattr(cc, name, strict(name))
+    cc.train_together(runs, args, cc.Choice(), cc.layout_for(args.device))
+    assert stretches == [100, 100, 50]
 
 
-# Right results at the edges of divergence, whichever goes first: loss or parameters
-
-TINY = ["--device", "cpu", "--samples", "40", "--seed", "1"]
-
-
-def test_a_run_whose_training_loss_is_not_finite_diverged(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    # at this rate the dev loss stays finite while the training loss is NaN
-    message = refused([*TINY, "--lr", "3e14", "--epochs", "1", "--json"], capsys)
-    assert message == "training diverged by epoch 1; try a smaller --lr than 3e+14"
-
-
-@pytest.mark.parametrize("epochs", ["2", "150"])
-def test_a_log_never_changes_whether_a_run_diverged(
-    epochs: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    argv = [*TINY, "--lr", "3e14", "--epochs", epochs]
-    with pytest.raises(SystemExit) as exit:
-        cc.main([*argv, "--log-every", "1"])
-    assert exit.value.code == 2
-    log = capsys.readouterr().out
-    refused(argv, capsys)  # without the log too
-    assert "nan" in log.splitlines()[-1]
-
-
-def test_divergence_by_the_loss_first_is_named_as_the_log_shows(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    real = cc.init_network
-
-    def nan_in_W3(*args: Any) -> list[torch.Tensor]:  # the loss is NaN from epoch 1
-        params = real(*args)
-        params[4].data[0, 0] = math.nan
-        return params
-
-    monkeypatch.setattr(cc, "init_network", nan_in_W3)
-    argv = ["--device", "cpu", "--samples", "500", "--epochs", "250"]
-    with pytest.raises(SystemExit):
-        cc.main([*argv, "--log-every", "1"])
-    log, err = capsys.readouterr()
-    assert log.splitlines() == ["epoch   1  loss nan"]
-    assert err.endswith("training diverged by epoch 1; try a smaller --lr than 0.5\n")
-    message = refused(argv, capsys)  # no log: noticed at the check of epoch 100
-    assert message == "training diverged by epoch 100; try a smaller --lr than 0.5"
-
-
-def test_divergence_by_the_parameters_first_is_named_as_the_log_shows(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    real, calls = cc.backprop, []
-
-    def infinite_at_the_second(*args: Any) -> list[torch.Tensor]:
-        calls.append(1)
-        grads = real(*args)
-        if len(calls) == 2:  # epoch 2's loss is finite; its update makes W1 infinite
-            grads[0][0, 0] = -math.inf
-        return grads
-
-    monkeypatch.setattr(cc, "backprop", infinite_at_the_second)
-    argv = ["--device", "cpu", "--samples", "500", "--epochs", "250"]
-    argv += ["--backprop", "manual"]
-    with pytest.raises(SystemExit):
-        cc.main([*argv, "--log-every", "1"])
-    log, err = capsys.readouterr()
-    assert math.isfinite(float(log.splitlines()[1].split()[-1]))  # epoch 2: finite
-    _, last, _, loss = log.splitlines()[-1].split()  # the log stops where it went bad
-    assert int(last) > 2 and loss == "nan"
-    assert err.endswith(
-        f"training diverged by epoch {last}; try a smaller --lr than 0.5\n"
+@needs_cuda
+def test_a_cuda_sweep_equals_its_cpu_rows(sweep_runs: list) -> None:
+    gpu = run_json(*SWEEP[2:], "--device", "cuda", "--seeds", "3")["runs"]
+    assert [r["device"] for r in gpu] == ["cuda:0"] * 3
+    assert_like_their_single_runs(
+        gpu, [run | {"device": "cuda:0"} for run in sweep_runs[1]]
     )
-    calls.clear()
-    message = refused(argv, capsys)  # no log: noticed at the check of epoch 100
-    assert message == "training diverged by epoch 100; try a smaller --lr than 0.5"
-
-
-def test_a_sweep_with_no_result_exits_as_its_single_run(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    with pytest.raises(SystemExit) as exit:
-        cc.main(["--device", "cpu", "--samples", "1", "--seeds", "3"])
-    assert exit.value.code == 2
-    out, err = capsys.readouterr()
-    assert out.splitlines()[0] == "seed 1337  --samples 1 leaves the dev set empty"
-    assert err.endswith(
-        "no run gave a result: seed 1337: --samples 1 leaves the dev set empty\n"
-    )
-
-
-def test_a_failed_run_of_a_sweep_is_counted_as_failed_not_diverged(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    result = run_json(
-        "--device", "cpu", "--samples", "5", "--seeds", "6", "--epochs", "3"
-    )
-    failed = [r["seed"] for r in result["runs"] if "error" in r]
-    assert failed and len(failed) < 6  # some seeds leave a set empty, the sweep goes on
-    assert result["summary"]["failed"] == failed and result["summary"]["diverged"] == []
-    assert (
-        cc.main(["--device", "cpu", "--samples", "5", "--seeds", "6", "--epochs", "3"])
-        == 0
-    )
-    out = capsys.readouterr().out
-    assert f"failed: {len(failed)} (seeds {', '.join(map(str, failed))})" in out
-
-
-def test_small_runs_train_on_one_thread() -> None:
-    # on a busy CPU, torch's threads spin waiting for each other: hundreds of times
-    # slower. At the post's size a second thread saves nothing (see the README).
-    torch.set_num_threads(2)
-    run_json("--device", "cpu", "--epochs", "1")
-    assert torch.get_num_threads() == 1
-
-
-def test_the_fit_time_is_in_a_sweeps_rows(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cc.main([*SWEEP, "--seeds", "2"]) == 0
-    rows = capsys.readouterr().out.split("\n\n")[0].splitlines()
-    assert all(re.search(r"  fit \d+\.\d\d s", row) for row in rows)
-
-
-def test_a_tie_in_dev_loss_shares_the_better_rank() -> None:
-    runs = [made_run(seed, loss, 1) for seed, loss in enumerate([0.2, 0.1, 0.1, 0.3])]
-    assert cc.summarize(runs, 2)["rank"] == {"seed": 2, "rank": 1, "of": 4}
-    assert cc.summarize(runs, 3)["rank"]["rank"] == 4
-
-
-def test_a_cross_entropy_log_logs_the_cross_entropy() -> None:
-    argv = ["--device", "cpu", "--epochs", "20", "--samples", "500", "--loss", "bce"]
-    result = run_json(*argv, "--backprop", "manual", "--log-every", "20")
-    listing = post_listing(1337, 500, 19, 0.5, "bce_with_logits")  # before epoch 20
-    assert result["loss_history"][0][1] == pytest.approx(
-        listing["train_loss"], rel=1e-5
-    )
-
-
-# The output's edges: closed and full streams, signals, odd values
-
-
-def shell(command: str, **options: Any) -> subprocess.CompletedProcess:
-    """A bash command line, as a person types it; SCRIPT stands for the script."""
-    command = command.replace("SCRIPT", f"{shlex.quote(sys.executable)} -W error "
-                              f"{shlex.quote(cc.__file__)}")  # fmt: skip
-    options = {"capture_output": True, "text": True, "env": PLAIN, **options}
-    return subprocess.run(
-        ["bash", "-o", "pipefail", "-c", command], check=False, **options
-    )
-
-
-SMALL = "--device cpu --epochs 5 --samples 500"
-
-
-@BUFFERING
-@pytest.mark.parametrize("redirect", [">&-", "1</dev/null"])  # closed; read-only
-def test_stdout_closed_or_unwritable_is_one_line(redirect: str, env: dict) -> None:
-    for argv in ["", "--json", "--seeds 2"]:
-        run = shell(f"SCRIPT {SMALL} {argv} {redirect}", env=env)
-        assert run.returncode == 2 and run.stderr.count("\n") == 1
-        assert run.stderr.startswith(
-            "circle_classifier.py: error: cannot write the output"
-        )
-
-
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
-@BUFFERING  # unbuffered, argparse's own print_help() would hide the failed write
-def test_help_to_a_full_disk_or_a_closed_pipe(env: dict) -> None:
-    run = shell("SCRIPT -h > /dev/full", env=env)
-    message = "circle_classifier.py: error: cannot write the output: No space left"
-    assert run.returncode == 2 and run.stderr == message + " on device\n"
-    run = shell("SCRIPT -h | true", env=env)
-    assert (run.returncode, run.stderr) == (141, "")
-
-
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
-@BUFFERING
-@pytest.mark.parametrize("redirect", ["2>/dev/full", "2>&-"])
-def test_a_full_or_closed_stderr_leaves_the_json_whole(
-    redirect: str, env: dict
-) -> None:
-    run = shell(f"SCRIPT {SMALL} --seeds 3 --json {redirect}", env=env)
-    assert run.returncode == 0 and len(json.loads(run.stdout)["runs"]) == 3
-    run = shell(f"SCRIPT {SMALL} --lr 0 {redirect}", env=env)  # nothing to say it on
-    assert (run.returncode, run.stdout) == (2, "")
-
-
-@BUFFERING
-def test_a_file_size_limit_is_one_line(tmp_path: Path, env: dict) -> None:
-    run = shell(
-        "ulimit -f 1; SCRIPT --epochs 1 --boundary > big", cwd=tmp_path, env=env
-    )
-    message = "circle_classifier.py: error: cannot write the output: File too large\n"
-    assert (run.returncode, run.stderr) == (2, message)
-
-
-@BUFFERING
-def test_a_pipe_closed_on_the_rows_or_the_log_ends_quietly(env: dict) -> None:
-    # More than a pipe holds (64 KiB), so that the script still writes when head stops
-    for argv, lines in [
-        ("--seeds 1000 --samples 50 --epochs 1 --json", 1),  # 1000 rows, on stderr
-        ("--samples 500 --epochs 5000 --log-every 1 --json", 2),  # 5000 lines of log
-    ]:
-        run = shell(f"SCRIPT --device cpu {argv} 2>&1 | head -n {lines}", env=env)
-        assert run.returncode == 141 and len(run.stdout.splitlines()) == lines
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["--lr", "1\n2"], "argument --lr: must be a finite number > 0, not 1\\n2"),
-        (["--", "-5"], "unrecognized arguments: -- -5"),
-        (["--", "--lr", "-5"], "unrecognized arguments: -- --lr -5"),  # as typed
-        (["--seed", "-0x10"], "argument --seed: must be a seed, not -0x10"),
-        (
-            ["--epochs", "9" * 5000],
-            f"argument --epochs: {'9' * 37}... is out of range",
-        ),
-        (
-            ["--hidden", "0,5"],
-            "argument --hidden: must be two widths >= 1, as 10,5, not 0,5",
-        ),
-        (
-            ["--hidden", "10"],
-            "argument --hidden: must be two widths >= 1, as 10,5, not 10",
-        ),
-        (["--hidden", "10,5,3"], "argument --hidden: must be two widths >= 1"),
-        (["--hidden", "a,b"], "argument --hidden: must be two widths >= 1"),
-        (["--hidden", "10,,5"], "argument --hidden: must be two widths >= 1"),
-        (
-            ["--hidden", "10,5", "10,5"],
-            "--hidden: each value once, not [(10, 5), (10, 5)]",
-        ),
-        (["--lr", "0.5", "0.5"], "--lr: each value once, not [0.5, 0.5]"),
-        (
-            ["--hidden", "999999999,999999999"],  # no machine's memory holds W2
-            "--samples 10000, --hidden 999999999,999999999: too large",
-        ),
-    ],
-)
-def test_odd_values_are_one_line(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert refused(["--device", "cpu", *argv], capsys).startswith(message)
 
 
 # Every seed at once: a sweep trains its networks as one stacked program
@@ -2108,7 +1928,7 @@ def test_a_diverging_network_leaves_the_others_unchanged(
     def poisoned(seed: int, *args: Any) -> tuple:
         data, params = real(seed, *args)
         if seed == 1338:  # its first weight NaN: NaN from its first epoch
-            params[0].data[0, 0] = math.nan
+            params[0][0, 0] = math.nan
         return data, params
 
     monkeypatch.setattr(cc, "prepare", poisoned)
@@ -2121,19 +1941,18 @@ def test_a_diverging_network_leaves_the_others_unchanged(
 def test_a_sweep_whose_every_run_diverges_stops_within_a_hundred_epochs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    calls, real, prepare = [], cc.forward_pass, cc.prepare
+    stretches, real, prepare = [], cc.fit, cc.prepare
 
-    def counted(params: list[torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-        calls.append(1)
-        assert len(calls) < 1000, "the stack trained on long after every run diverged"
-        return real(params, X)
+    def counted(*args: Any) -> None:
+        stretches.append(args[3])
+        return real(*args)
 
     def poisoned(*args: Any) -> tuple:  # every run NaN from its first epoch
         data, params = prepare(*args)
-        params[4].data[0, 0] = math.nan
+        params[4][0, 0] = math.nan
         return data, params
 
-    monkeypatch.setattr(cc, "forward_pass", counted)
+    monkeypatch.setattr(cc, "fit", counted)
     monkeypatch.setattr(cc, "prepare", poisoned)
     argv = ["--device", "cpu", "--epochs", str(10**12), "--seeds", "3"]
     with pytest.raises(SystemExit):
@@ -2142,102 +1961,157 @@ def test_a_sweep_whose_every_run_diverges_stops_within_a_hundred_epochs(
     assert rows == [
         f"seed {s}  training diverged by epoch 100" for s in (1337, 1338, 1339)
     ]
+    assert stretches == [100]
 
 
 def test_small_groups_give_the_rows_of_one_group(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, sweep_runs: list
 ) -> None:
-    argv = [*SWEEP, "--seeds", "5"]
-    together = run_json(*argv)["runs"]
     monkeypatch.setattr(cc, "group_size", lambda *args: 2)
-    apart = run_json(*argv)["runs"]
-    assert_like_their_single_runs(apart, together)
+    apart = run_json(*SWEEP, "--seeds", "3")["runs"]
+    assert_like_their_single_runs(apart, sweep_runs[0])
 
 
-def test_manual_backprop_and_cross_entropy_work_in_a_sweep() -> None:
-    for extra in [
-        ["--backprop", "manual"],
-        ["--loss", "bce"],
-        ["--loss", "bce", "--backprop", "manual"],
-    ]:
-        sweep = run_json(*SWEEP, "--seeds", "2", *extra)
-        singles = [run_json(*SWEEP[:-1], seed, *extra) for seed in ["40", "41"]]
-        assert_like_their_single_runs(sweep["runs"], singles)
+@pytest.mark.parametrize(
+    "extra", [["--backprop", "manual"], ["--loss", "bce"], ["--loss", "bce", "--backprop",
+              "manual"], ["--activation", "tanh", "--init", "xavier"]]
+)  # fmt: skip
+def test_every_kind_of_run_works_in_a_sweep(extra: list[str]) -> None:
+    sweep = run_json(*SWEEP, "--seeds", "2", *extra)
+    singles = [run_json(*SWEEP[:-1], seed, *extra) for seed in ["40", "41"]]
+    assert_like_their_single_runs(sweep["runs"], singles)
 
 
-@pytest.mark.parametrize("loss", ["mse", "bce"])
-@pytest.mark.parametrize("backprop", ["autograd", "manual"])
+@pytest.mark.parametrize("layout", ["rows", "columns"])
+@pytest.mark.parametrize(
+    "loss, backprop, activation",
+    [("mse", "autograd", "relu"), ("mse", "manual", "relu"), ("bce", "autograd", "tanh"),
+     ("bce", "manual", "relu"), ("mse", "manual", "sigmoid")],
+)  # fmt: skip
 def test_a_stack_trains_each_network_as_it_trains_alone(
-    loss: str, backprop: str
+    layout: str, loss: str, backprop: str, activation: str
 ) -> None:
     # In float64, where the other way of rounding is far below what 40 epochs can
     # amplify: train sets of different lengths (so, padding), each network its own.
-    args = argparse.Namespace(samples=300, device=CPU, loss=loss, backprop=backprop)
-    runs = [cc.prepare(seed, args, (6, 4)) for seed in (1, 2, 3)]
+    args = args_of(samples=300, loss=loss, backprop=backprop, epochs=40)
+    choice = cc.Choice(2.0, (6, 4), activation, "kaiming")
+    runs = [cc.prepare(seed, args, choice) for seed in (1, 2, 3)]
     assert len({len(data[0]) for data, _ in runs}) == 3
     runs = [
-        (tuple(d.double() for d in data), [p.detach().double() for p in params])
+        (tuple(d.double() for d in data), [p.double() for p in params])
         for data, params in runs
     ]
     start = [p.clone() for p in runs[0][1]]
-    nets, seen = cc.train_together(runs, argparse.Namespace(**vars(args), epochs=40), 2)
+    nets, seen = cc.train_together(runs, args, choice, layout)
     assert not torch.equal(nets[0][0], start[0])  # it trained
     loss_fn, dA3_of = cc.LOSSES[loss]
+    g = cc.ACTIVATIONS[activation]
     for (data, params), net in zip(runs, nets):
-        backward = torch.Tensor.backward
+        params = [p.clone() for p in params]
         if backprop == "manual":
-            backward = cc.by_hand(params, data[0], data[1], dA3_of)
+            by_hand = lambda p, X, Y: cc.backprop(p, X, Y, dA3_of, g)
+            cc.fit_by_hand(params, data[0], data[1], 40, 2.0, by_hand)
         else:
             params = [p.requires_grad_() for p in params]
-        cc.fit(params, data[0], data[1], 40, 2.0, loss_fn, backward)
+            forward = lambda p, X: cc.forward_pass(p, X, g[0])
+            cc.fit(params, data[0], data[1], 40, 2.0, forward, loss_fn)
         for ours, theirs in zip(net, params):
+            assert ours.shape == theirs.shape
             torch.testing.assert_close(ours, theirs.detach(), rtol=1e-10, atol=1e-12)
     assert seen == [40, 40, 40]
 
 
-@needs_cuda
-def test_a_cuda_sweep_equals_its_cpu_rows() -> None:
-    gpu = run_json(*SWEEP[2:], "--device", "cuda", "--seeds", "3")["runs"]
-    cpu = run_json(*SWEEP, "--seeds", "3")["runs"]
-    assert [r["device"] for r in gpu] == ["cuda:0"] * 3
-    assert_like_their_single_runs(gpu, [run | {"device": "cuda:0"} for run in cpu])
+def test_stacks_train_in_the_exercises_layout_on_a_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert cc.layout_for(CPU) == "columns"
+    assert cc.layout_for(torch.device("cuda")) == "rows"  # not measured faster there
+    layouts, real = [], cc.train_together
+
+    def seen(*args: Any) -> Any:
+        layouts.append(args[3])
+        return real(*args)
+
+    monkeypatch.setattr(cc, "train_together", seen)
+    run_json("--device", "cpu", "--epochs", "3", "--samples", "300", "--seeds", "2")
+    assert layouts == ["columns"]
 
 
-# The post's choices: widths and learning rates compared
+def test_a_group_counts_every_tensor_of_its_networks() -> None:
+    # wide layers: the weights, not the points, fill the group
+    per_network = cc.network_bytes(10, (3000, 3000))
+    parameters = 3 * 3000 + 3001 * 3000 + 3001
+    assert per_network == 4 * (10 * (8 + 4 * 6000) + 4 * parameters)
+    assert cc.group_size(args_of(samples=10), cc.Choice(hidden=(3000, 3000))) == 1
+    assert cc.group_size(args_of(samples=10000), cc.Choice()) == 2**28 // (
+        cc.network_bytes(10000, (10, 5))
+    )
 
 
-def test_hidden_10_5_is_the_default_run(post_run: dict) -> None:
-    result = run_json("--device", "cpu", "--hidden", "10,5")
-    assert {k: result[k] for k in FIGURES} == {k: post_run[k] for k in FIGURES}
-    assert result["hidden"] == [10, 5]
+def test_a_sweep_of_networks_too_big_for_a_group_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--device", "cpu", "--hidden", "10000,10000", "--samples", "10"]
+    message = refused([*argv, "--seeds", "20"], capsys)
+    assert message == (
+        "--samples 10, --hidden 10000,10000: one network needs 1530 MiB, too much for "
+        "a group of a sweep"
+    )
 
 
-@pytest.mark.parametrize("hidden", [(3, 7), (16, 2)])
-def test_other_widths_follow_the_posts_listing(hidden: tuple[int, int]) -> None:
+# The post's choices: widths, learning rates, non-linearities and initial weights
+
+
+def test_the_defaults_are_the_posts_choices(post_run: dict) -> None:
+    args = cc.build_parser().parse_args([])
+    assert (args.hidden, args.activation, args.init) == (
+        [(10, 5)],
+        ["relu"],
+        ["normal"],
+    )
+    choice = [post_run[k] for k in ["lr", "hidden", "activation", "init"]]
+    assert choice == [0.5, [10, 5], "relu", "normal"]
+
+
+@pytest.mark.parametrize(
+    "hidden, activation, init, backprop",
+    [((3, 7), "relu", "normal", "autograd"), ((16, 2), "tanh", "kaiming", "autograd"),
+     ((10, 5), "sigmoid", "xavier", "autograd"), ((10, 5), "tanh", "normal", "manual"),
+     ((8, 4), "relu", "kaiming", "manual"), ((10, 5), "sigmoid", "kaiming", "manual")],
+)  # fmt: skip
+def test_other_choices_follow_the_posts_listing(
+    hidden: tuple[int, int], activation: str, init: str, backprop: str
+) -> None:
     argv = ["--seed", "3", "--samples", "2000", "--epochs", "150", "--lr", "1.5"]
-    result = run_json("--device", "cpu", *argv, "--hidden", f"{hidden[0]},{hidden[1]}")
-    listing = post_listing(3, 2000, 150, 1.5, hidden=hidden)
-    assert {key: result[key] for key in listing} == listing
+    argv += ["--hidden", f"{hidden[0]},{hidden[1]}", "--activation", activation]
+    result = run_json("--device", "cpu", *argv, "--init", init, "--backprop", backprop)
+    listing = post_listing(3, 2000, 150, 1.5, hidden=hidden, activation=activation,
+                           init=init)  # fmt: skip
+    if backprop == "autograd":  # the listing's own arithmetic: every digit
+        assert {key: result[key] for key in listing} == listing
+    else:  # the same gradients summed another way: the printed figures
+        assert rounded_figures(result) == rounded_figures(listing)
+    assert (result["activation"], result["init"]) == (activation, init)
     assert result["hidden"] == list(hidden) and len(result["dead_neurons"]) == 2
 
 
-def test_dead_neurons_are_counted_per_layer_of_any_width(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    generator = torch.Generator().manual_seed(0)
-    params = cc.init_network(generator, CPU, (7, 3))
-    X = torch.rand(50, 2, generator=generator)
-    with torch.no_grad():
-        params[1][:4] = -100.0  # four of the seven first-layer neurons off everywhere
-    dead = cc.assess(params, (X, X[:, :1], X, X[:, :1]), cc.mean_squared_error)
-    with torch.no_grad():
-        Z1 = (X @ params[0] + params[1]).relu()
-        Z2 = (Z1 @ params[2] + params[3]).relu()
-    expected = [int((Z == 0).all(0).sum()) for Z in (Z1, Z2)]
-    assert dead["dead_neurons"] == expected and expected[0] >= 4
-    assert cc.main(["--device", "cpu", "--epochs", "3", "--hidden", "7,3"]) == 0
+def test_initial_weights_are_the_same_draws_scaled() -> None:
+    normal = draw(5, 100, cc.Choice(hidden=(8, 4)))[4:]
+    for init, scale in [("kaiming", lambda i, o: math.sqrt(2 / i)),
+                        ("xavier", lambda i, o: math.sqrt(2 / (i + o)))]:  # fmt: skip
+        scaled = draw(5, 100, cc.Choice(hidden=(8, 4), init=init))[4:]
+        for W, V in zip(normal[::2], scaled[::2]):
+            assert torch.equal(V, W * scale(*W.shape))
+        assert all(not b.any() for b in scaled[1::2])
+
+
+def test_the_report_names_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--device", "cpu", "--epochs", "3", "--hidden", "7,3"]
+    assert cc.main([*argv, "--activation", "tanh", "--init", "xavier"]) == 0
     report = capsys.readouterr().out
-    assert ", a 2-7-3-1 network" in report.splitlines()[0]
+    assert report_line(report, "network ") == (
+        "network 2-7-3-1: tanh hidden layers, xavier initial weights"
+    )
     assert re.search(r"dead neurons    = \d of 7, \d of 3 ", report)
 
 
@@ -2245,117 +2119,141 @@ def test_a_comparison_runs_every_choice_over_the_same_seeds(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv = ["--device", "cpu", "--epochs", "60", "--samples", "1500", "--seeds", "2"]
-    result = run_json(*argv, "--lr", "0.5", "3", "--hidden", "10,5", "4,4")
-    choices = [(r["lr"], r["hidden"], r["seed"]) for r in result["runs"]]
-    assert choices == [
-        (lr, h, s) for lr in (0.5, 3) for h in ([10, 5], [4, 4]) for s in (1337, 1338)
+    argv += ["--lr", "0.5", "3", "--activation", "relu", "tanh"]
+    argv += ["--init", "normal", "kaiming"]
+    result = run_json(*argv)
+    keys = ["lr", "activation", "init"]
+    runs = [(*(r[k] for k in keys), r["seed"]) for r in result["runs"]]
+    assert runs == [
+        (lr, a, i, s)
+        for lr in (0.5, 3)
+        for a in ("relu", "tanh")
+        for i in ("normal", "kaiming")
+        for s in (1337, 1338)
     ]
-    assert [(c["lr"], c["hidden"]) for c in result["choices"]] == [
-        (lr, h) for lr in (0.5, 3) for h in ([10, 5], [4, 4])
+    assert [tuple(c[k] for k in keys) for c in result["choices"]] == [
+        run[:3] for run in runs[::2]
     ]
-    singles = [
-        run_json(*argv[:-2], "--seed", seed, "--lr", "3", "--hidden", "4,4")
-        for seed in ["1337", "1338"]
+    assert all(c["hidden"] == [10, 5] for c in result["choices"])
+    single = [
+        "--seed",
+        "1338",
+        "--lr",
+        "3",
+        "--activation",
+        "tanh",
+        "--init",
+        "kaiming",
     ]
-    assert_like_their_single_runs(result["runs"][-2:], singles)
-    assert cc.main([*argv, "--lr", "0.5", "3", "--hidden", "10,5", "4,4"]) == 0
+    alone = run_json(*argv[:6], *single)
+    assert_like_their_single_runs(result["runs"][-1:], [alone])
+    assert cc.main(argv) == 0
     rows, table = capsys.readouterr().out.split("\n\n")
-    assert rows.splitlines()[0].startswith("lr 0.5  hidden 10,5  seed 1337  dev_loss ")
-    assert len(table.splitlines()) == 1 + 4 + 1
+    assert rows.splitlines()[0].startswith(
+        "lr 0.5  hidden 10,5  relu  normal  seed 1337  dev_loss "
+    )
+    assert len(table.splitlines()) == 1 + 8 + 1
+    assert table.splitlines()[0].split()[:4] == ["lr", "hidden", "activation", "init"]
+
+
+def test_two_non_linearities_and_two_inits_make_four_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--device", "cpu", "--epochs", "5", "--samples", "300", "--seeds", "2"]
+    assert cc.main([*argv, "--activation", "relu", "tanh", "--init", "normal",
+                    "kaiming"]) == 0  # fmt: skip
+    table = capsys.readouterr().out.split("\n\n")[1].splitlines()
+    assert [line.split()[2:4] for line in table[1:5]] == [
+        ["relu", "normal"], ["relu", "kaiming"], ["tanh", "normal"], ["tanh", "kaiming"]
+    ]  # fmt: skip
+
+
+def made_choice(
+    lr: float, mistakes: list[int], nothing: int = 0, diverged: int = 0
+) -> dict:
+    """A choice's summary of hand-made runs: the first `nothing` learned nothing, and
+    `diverged` more runs diverged."""
+    runs = [
+        made_run(s, 0.01 * (s + 1) * lr, m, s < nothing) for s, m in enumerate(mistakes)
+    ]
+    runs += [
+        {"seed": 90 + s, "error": "...", "diverged": True} for s in range(diverged)
+    ]
+    c = {"lr": lr, "hidden": [10, 5], "activation": "relu", "init": "normal"}
+    return c | {"summary": cc.summarize(runs, 0)}
 
 
 def test_the_comparison_table_on_hand_made_runs() -> None:
-    def choice(
-        lr: float, hidden: list[int], mistakes: list[int], nothing: int = 0
-    ) -> dict:
-        runs = [
-            made_run(s, 0.01 * (s + 1) * lr, m, s < nothing)
-            for s, m in enumerate(mistakes)
-        ]
-        return {"lr": lr, "hidden": hidden, "summary": cc.summarize(runs, 0)}
-
-    table = cc.format_comparison(
-        [choice(0.5, [10, 5], [8, 9, 12, 4], 1), choice(5, [20, 10], [2, 3, 3, 5])]
-    ).splitlines()
+    failing = made_choice(0.5, [8, 9, 12, 4], nothing=1)
+    failing["summary"]["failed"] = [7]  # and one run without a result
+    table = cc.format_comparison([failing, made_choice(5, [2, 3, 3, 5])]).splitlines()
     assert table[1].split() == [
-        "0.5",
-        "10,5",
-        "4",
-        "1",
-        "0",
-        "8.5",
-        "(7",
-        "to",
-        "9.75)",
-        "0.0125",
-        "0.5,",
-        "1",
-    ]
-    assert table[2].split()[:9] == [
-        "5",
-        "20,10",
-        "4",
-        "0",
-        "0",
-        "3",
-        "(2.75",
-        "to",
-        "3.5)",
-    ]
-    assert table[-1] == "best, by median mistakes: --lr 5 --hidden 20,10"
+        "0.5", "10,5", "relu", "normal", "4", "1", "0", "1", "8.5", "(7", "to",
+        "9.75)", "0.0125", "0.5,", "1",
+    ]  # fmt: skip
+    assert table[2].split()[:12] == [
+        "5", "10,5", "relu", "normal", "4", "0", "0", "0", "3", "(2.75", "to", "3.5)",
+    ]  # fmt: skip
+    assert table[-1] == (
+        "best, by fewest failed runs, then median mistakes: --lr 5 --hidden 10,5 "
+        "--activation relu --init normal"
+    )
+
+
+def test_the_best_choice_is_the_most_reliable_first() -> None:
+    # fewer mistakes, but a run of it learned nothing: the other is the best
+    few_but_failing = made_choice(1e20, [1, 1, 1], nothing=1)
+    reliable = made_choice(0.02, [9, 9, 9])
+    assert cc.best([few_but_failing, reliable]) is reliable
+    # every run of a choice failed: it is never the best, whatever its few mistakes
+    all_diverged = made_choice(7, [], diverged=3)
+    assert cc.best([all_diverged, made_choice(3, [50, 60], nothing=2)])["lr"] == 3
+    # equally reliable: the fewer median mistakes, then the lower median dev loss
+    assert cc.best([made_choice(2, [5, 5]), made_choice(1, [5, 5])])["lr"] == 1
+    assert cc.best([made_choice(2, [4, 6]), made_choice(1, [6, 6])])["lr"] == 2
 
 
 # The post's exercise, solved: examples as columns
 
 
+def columns_of(params: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The post's parameters in the exercise's layout: W1 (10, 2), b1 (10, 1), ..."""
+    return [torch.atleast_2d(p.detach()).T.clone() for p in params]
+
+
 def test_the_exercise_examples_as_columns() -> None:
     # Every tensor transposed: X (2, N), W1 (10, 2), b1 (10, 1), ..., Y (1, N), and
     # each product the other way round: Z1 = relu(W1 @ X + b1) (10, N).
-    X_train, Y_train, X_dev, Y_dev, *params = draw(1337, 10000, CPU)
-    columns = [
-        p.detach().T.contiguous() if p.dim() == 2 else p.detach()[:, None]
-        for p in params
-    ]
-    columns = [p.clone().requires_grad_() for p in columns]
-    W1, b1, W2, b2, W3, b3 = columns
+    X_train, Y_train, X_dev, Y_dev, *params = draw(1337, 10000)
+    columns = [p.requires_grad_() for p in columns_of(params)]
     assert [tuple(p.shape) for p in columns] == [
-        (10, 2),
-        (10, 1),
-        (5, 10),
-        (5, 1),
-        (1, 5),
-        (1, 1),
-    ]
-
-    def forward(X: torch.Tensor) -> torch.Tensor:  # X (2, N) -> (1, N)
-        Z1 = (W1 @ X + b1).relu()  # (10, 2) @ (2, N) -> (10, N)
-        Z2 = (W2 @ Z1 + b2).relu()  # (5, 10) @ (10, N) -> (5, N)
-        return (W3 @ Z2 + b3).sigmoid()  # (1, 5) @ (5, N) -> (1, N)
-
-    for _ in range(1000):
-        ((forward(X_train.T) - Y_train.T) ** 2).mean().backward()
-        with torch.no_grad():
-            for p in columns:
-                p -= 0.5 * p.grad
-                p.grad = None
-    trained = draw(1337, 10000, CPU)[4:]
-    cc.fit(trained, X_train, Y_train, 1000, 0.5)
+        (10, 2), (10, 1), (5, 10), (5, 1), (1, 5), (1, 1)
+    ]  # fmt: skip
+    assert cc.forward_columns(columns, X_dev.T).shape == (1, len(X_dev))
+    cc.fit(columns, X_train.T, Y_train.T, forward=cc.forward_columns)
+    trained = [p.requires_grad_() for p in params]
+    cc.fit(trained, X_train, Y_train)
     # The transposes, to float32 precision: the products sum in another order, which
     # 1,000 epochs amplify to about 1e-3 of a parameter's scale (measured, with each
     # of torch's CPU kernels); a wrong layout is off by far more.
-    for rows, cols in zip(trained, columns):
-        expected = torch.atleast_2d(rows.detach()).T
-        scale = expected.abs().max().item()
-        torch.testing.assert_close(
-            cols.detach(), expected, rtol=5e-3, atol=5e-3 * scale
-        )
-    with torch.no_grad():
-        said, truth = forward(X_dev.T)[0] > 0.5, Y_dev[:, 0] == 1
-        dev_loss = ((forward(X_dev.T) - Y_dev.T) ** 2).mean().item()
-    counts = [
-        int(c.sum())
-        for c in (said & truth, said & ~truth, ~said & ~truth, ~said & truth)
-    ]
-    assert (
-        dict(zip(POST_COUNTS, counts)) == POST_COUNTS and f"{dev_loss:.4f}" == "0.0027"
-    )
+    for rows, cols in zip(columns_of(trained), columns):
+        scale = rows.abs().max().item()
+        torch.testing.assert_close(cols.detach(), rows, rtol=5e-3, atol=5e-3 * scale)
+    back = [p.detach().T.reshape(q.shape) for p, q in zip(columns, trained)]
+    assert rounded_figures(cc.evaluate(back, X_dev, Y_dev)) == rounded_figures(
+        {"dev_loss": 0.0027, **POST_COUNTS, "false_positive_samples":
+         POST_FALSE_POSITIVES, "false_negative_samples": POST_FALSE_NEGATIVES}
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_backprop_in_columns_is_backprop_transposed(activation: str, loss: str) -> None:
+    g, dA3_of = cc.ACTIVATIONS[activation], cc.LOSSES[loss][1]
+    for seed, n, dead in CASES:
+        X, Y, *params = random_case(seed, n, dead)
+        Y = Y.round()
+        rows = columns_of(cc.backprop(params, X, Y, dA3_of, g))
+        columns = cc.backprop_columns(columns_of(params), X.T, Y.T, dA3_of, g)
+        for ours, oracle in zip(columns, rows):
+            assert_close_to_scale(ours, oracle, 1e-10)
