@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 import warnings
+from argparse import Namespace
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -32,6 +33,8 @@ Params = list[Tensor]  # the six, always in this order: [W1, b1, W2, b2, W3, b3]
 Data = tuple[Tensor, Tensor, Tensor, Tensor]  # X_train, Y_train, X_dev, Y_dev
 Loss = Callable[[Tensor, Tensor], Tensor]
 Forward = Callable[[Params, Tensor], Tensor]
+Function = Callable[[Tensor], Tensor]
+Widths = tuple[int, int]  # of the two hidden layers
 
 
 # The post's listing.
@@ -49,12 +52,9 @@ def generate_datasets(generator: torch.Generator, samples: int = 10000) -> Data:
     return X_train, Y_train, X_dev, Y_dev
 
 
-def init_network(
-    generator: torch.Generator, hidden: tuple[int, int] = (10, 5)
-) -> Params:
+def init_network(generator: torch.Generator, hidden: Widths = (10, 5)) -> Params:
     """Weights from a standard normal, biases at zero: W1 (2, H1), b1 (H1,), W2 (H1, H2),
-    b2 (H2,), W3 (H2, 1), b3 (1,), for hidden = (H1, H2), the post's (10, 5). A weight
-    has a row for each output of the layer before it."""
+    b2 (H2,), W3 (H2, 1), b3 (1,), for hidden = (H1, H2), the post's (10, 5)."""
     H1, H2 = hidden
     W1 = torch.randn(2, H1, generator=generator, requires_grad=True)
     b1 = torch.zeros(H1, requires_grad=True)
@@ -66,7 +66,7 @@ def init_network(
 
 
 def forward_pass(
-    params: Params, X: Tensor, activation: Callable[[Tensor], Tensor] = torch.relu
+    params: Params, X: Tensor, activation: Function = torch.relu
 ) -> Tensor:
     """Points X (N, 2) -> the network's belief (N, 1), in (0, 1), that each is inside.
     With a leading dimension on every tensor, X (S, N, 2), W1 (S, 2, H1), b1 (S, 1, H1),
@@ -84,34 +84,24 @@ def mean_squared_error(A: Tensor, Y: Tensor) -> Tensor:
 
 
 def fit(
-    params: Params,
-    X_train: Tensor,
-    Y_train: Tensor,
-    epochs: int = 1000,
-    lr: float = 0.5,
-    forward: Forward = forward_pass,
-    loss: Loss = mean_squared_error,
-) -> None:
+    params: Params, X_train: Tensor, Y_train: Tensor, epochs: int = 1000,
+    lr: float = 0.5, forward: Forward = forward_pass, loss: Loss = mean_squared_error,
+) -> None:  # fmt: skip
     """Full-batch gradient descent on X_train (N, 2), Y_train (N, 1): `params` in place."""
     for _ in range(epochs):
         Z = forward(params, X_train)
         L = loss(Z, Y_train)
         L.backward()
-        # The post writes p.data; under no_grad the same numbers, without going
-        # around autograd's back.
-        with torch.no_grad():
+        with torch.no_grad():  # the post writes p.data: the same, past autograd's back
             for p in params:
                 p -= lr * p.grad
                 p.grad = None  # backward() adds to a .grad: clear it for the next
 
 
 def evaluate(
-    params: Params,
-    X_dev: Tensor,
-    Y_dev: Tensor,
-    loss: Loss = mean_squared_error,
-    activation: Callable[[Tensor], Tensor] = torch.relu,
-) -> dict[str, Any]:
+    params: Params, X_dev: Tensor, Y_dev: Tensor, loss: Loss = mean_squared_error,
+    activation: Function = torch.relu,
+) -> dict[str, Any]:  # fmt: skip
     """The post's figures on the dev points X_dev (n_dev, 2), Y_dev (n_dev, 1): the dev
     loss, the confusion matrix (inside is positive), the misclassified points."""
     with torch.no_grad():  # nothing here is trained: no graph to record
@@ -123,13 +113,11 @@ def evaluate(
     tp, fp, tn, fn = torch.stack(cells).sum(1).tolist()  # one read from the device
     return {
         "dev_loss": dev_loss.item(),
-        "true_positives": tp,
-        "false_positives": fp,
-        "true_negatives": tn,
-        "false_negatives": fn,
+        "true_positives": tp, "false_positives": fp,
+        "true_negatives": tn, "false_negatives": fn,
         "false_positive_samples": X_dev[said & ~truth].tolist(),
         "false_negative_samples": X_dev[~said & truth].tolist(),
-    }
+    }  # fmt: skip
 
 
 # Beyond the post: its other loss and non-linearities, other initial weights, backprop by
@@ -162,12 +150,10 @@ def cross_entropy_dA3(Y_pred: Tensor, Y: Tensor) -> Tensor:
     return (Y_pred - Y) / (Y.shape[-2] * Y.shape[-1] or 1)  # (N, 1)
 
 
-LOSSES = {
-    "mse": (mean_squared_error, squared_error_dA3),
-    "bce": (binary_cross_entropy, cross_entropy_dA3),
-}
+LOSSES = {"mse": (mean_squared_error, squared_error_dA3),
+          "bce": (binary_cross_entropy, cross_entropy_dA3)}  # fmt: skip
 # The hidden layers' non-linearity, and its derivative written in terms of its output Z.
-Activation = tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]
+Activation = tuple[Function, Function]
 ACTIVATIONS: dict[str, Activation] = {
     "relu": (torch.relu, torch.sign),  # Z >= 0: 1 where it is on, else 0
     "tanh": (torch.tanh, lambda Z: 1 - Z * Z),
@@ -191,12 +177,9 @@ def scaled(params: Params, scale: Callable[[int, int], float]) -> Params:
 
 
 def backprop(
-    params: Params,
-    X: Tensor,
-    Y: Tensor,
-    dA3_of: Loss = squared_error_dA3,
+    params: Params, X: Tensor, Y: Tensor, dA3_of: Loss = squared_error_dA3,
     activation: Activation = ACTIVATIONS["relu"],
-) -> Params:
+) -> Params:  # fmt: skip
     """The gradients of the loss by the chain rule, by hand, as autograd gives them:
     [dW1 (2, 10), db1 (10,), ..., db3 (1,)] for X (N, 2), Y (N, 1) and the loss whose
     dLoss/dA3 is dA3_of(Y_pred, Y). dT stands for dLoss/dT, shaped as T. With a leading
@@ -224,13 +207,9 @@ def backprop(
 
 
 def fit_by_hand(
-    params: Params,
-    X_train: Tensor,
-    Y_train: Tensor,
-    epochs: int = 1000,
-    lr: float = 0.5,
-    gradients: Callable[[Params, Tensor, Tensor], Params] = backprop,
-) -> None:
+    params: Params, X_train: Tensor, Y_train: Tensor, epochs: int = 1000,
+    lr: float = 0.5, gradients: Callable[[Params, Tensor, Tensor], Params] = backprop,
+) -> None:  # fmt: skip
     """fit(), with backprop()'s gradients where L.backward() was: no graph, no loss."""
     with torch.no_grad():  # plain tensor arithmetic: nothing for autograd to record
         for _ in range(epochs):
@@ -243,7 +222,7 @@ def fit_by_hand(
 
 
 def forward_columns(
-    params: Params, X: Tensor, activation: Callable[[Tensor], Tensor] = torch.relu
+    params: Params, X: Tensor, activation: Function = torch.relu
 ) -> Tensor:
     """forward_pass with examples as columns: X (2, N) -> Y_pred (1, N)."""
     W1, b1, W2, b2, W3, b3 = params
@@ -254,12 +233,9 @@ def forward_columns(
 
 
 def backprop_columns(
-    params: Params,
-    X: Tensor,
-    Y: Tensor,
-    dA3_of: Loss = squared_error_dA3,
+    params: Params, X: Tensor, Y: Tensor, dA3_of: Loss = squared_error_dA3,
     activation: Activation = ACTIVATIONS["relu"],
-) -> Params:
+) -> Params:  # fmt: skip
     """backprop() with examples as columns: X (2, N), Y (1, N) -> [dW1 (10, 2), ...]."""
     W1, b1, W2, b2, W3, b3 = params
     g, g_prime = activation
@@ -277,18 +253,12 @@ def backprop_columns(
     return [dW1, db1, dW2, db2, dW3, db3]
 
 
-LAYOUTS = {
-    "rows": (forward_pass, backprop),
-    "columns": (forward_columns, backprop_columns),
-}
+LAYOUTS = {"rows": (forward_pass, backprop), "columns": (forward_columns, backprop_columns)}  # fmt: skip
 
 
-def assess(
-    params: Params, data: Data, loss: Loss, activation: Activation
-) -> dict[str, Any]:
-    """What the post's figures are measured against: the training loss, the best
-    constant output (the train set's share inside) on either set, always saying
-    "outside", and each hidden layer's dead neurons: no gradient at any train point."""
+def assess(params: Params, data: Data, loss: Loss, activation: Activation) -> dict:
+    """What the post's figures are measured against: the training loss, the best constant
+    output (the train set's share inside), "outside" always, and the dead neurons."""
     X_train, Y_train, _, Y_dev = data
     W1, b1, W2, b2, _, _ = params
     g, g_prime = activation
@@ -297,20 +267,16 @@ def assess(
         share = Y_train.mean()  # the constant that minimises the squared error
         Z1 = g(X_train @ W1 + b1)  # (n_train, H1), as in forward_pass
         Z2 = g(Z1 @ W2 + b2)  # (n_train, H2)
-        dead = [int((g_prime(Z) == 0).all(0).sum()) for Z in (Z1, Z2)]
+        dead = [int((g_prime(Z) == 0).all(0).sum()) for Z in (Z1, Z2)]  # no gradient
     return {
-        "train_loss": train_loss.item(),
-        "constant_output": share.item(),
+        "train_loss": train_loss.item(), "constant_output": share.item(),
         "constant_train_loss": loss(share.expand_as(Y_train), Y_train).item(),
         "constant_dev_loss": loss(share.expand_as(Y_dev), Y_dev).item(),
-        "baseline_accuracy": (Y_dev == 0).sum().item() / len(Y_dev),
-        "dead_neurons": dead,
-    }
+        "baseline_accuracy": (Y_dev == 0).sum().item() / len(Y_dev), "dead_neurons": dead,
+    }  # fmt: skip
 
 
-def decision_map(
-    params: Params, points: list[list[float]], activation: Callable = torch.relu
-) -> list[str]:
+def decision_map(params: Params, points: list, activation: Function = torch.relu) -> list:  # fmt: skip
     """What the network says of [-1.5, 1.5]^2, as 25 lines of 49 cells: '#' inside, '.'
     outside, 'o' on the true unit circle, 'X' on each of `points`. A terminal's
     characters are twice as tall as wide, so columns are half as far apart."""
@@ -352,44 +318,42 @@ class Diverged(RunError):
     """The loss or the parameters stopped being finite."""
 
 
-class Choice(NamedTuple):
-    """What a comparison varies."""
-
+class Choice(NamedTuple):  # what a comparison varies, at the post's values
     lr: float = 0.5
-    hidden: tuple[int, int] = (10, 5)
+    hidden: Widths = (10, 5)
     activation: str = "relu"
     init: str = "normal"
 
 
-def prepare(seed: int, args: argparse.Namespace, choice: Choice) -> tuple[Data, Params]:
-    """A run's data and initial network, from one generator in the post's order, drawn
-    on the CPU and only then moved to the device: every device starts from the same
-    numbers. The parameters track no gradient yet (see trainer)."""
+def prepare(seed: int, args: Namespace, choice: Choice) -> tuple[Data, Params]:
+    """A run's data and initial network, drawn in the post's order on the CPU and only
+    then moved to the device, so that every device starts from the same numbers."""
     generator = torch.Generator().manual_seed(seed)
     data = generate_datasets(generator, args.samples)
     for name, X in [("train", data[0]), ("dev", data[2])]:
         if len(X) == 0:
             raise RunError(f"--samples {args.samples} leaves the {name} set empty")
     params = scaled(init_network(generator, choice.hidden), INITS[choice.init])
-    moved = tuple(T.to(args.device) for T in data)
-    return moved, [p.detach().to(args.device) for p in params]  # type: ignore[return-value]
+    X_train, Y_train, X_dev, Y_dev = (T.to(args.device) for T in data)
+    return (X_train, Y_train, X_dev, Y_dev), [
+        p.detach().to(args.device) for p in params
+    ]
 
 
 def trainer(
-    params: Params, X: Tensor, Y: Tensor, args: argparse.Namespace, choice: Choice,
-    loss: Loss, dA3_of: Loss, layout: str = "rows",
+    params: Params, X: Tensor, Y: Tensor, args: Namespace, choice: Choice,
+    losses: tuple[Loss, Loss], layout: str = "rows",
 ) -> Callable[[int], None]:  # fmt: skip
-    """fit(), or fit_by_hand() with --backprop manual, bound to all but how many epochs:
-    training is run a stretch at a time, read from the device only in between."""
-    forward, gradients = LAYOUTS[layout]
-    g = ACTIVATIONS[choice.activation]
+    """fit() or fit_by_hand(), bound to all but the epochs: training goes a stretch at a
+    time, read from the device only in between."""
+    (forward, gradients), g = LAYOUTS[layout], ACTIVATIONS[choice.activation]
     if args.backprop == "manual":
-        by_hand = lambda p, X, Y: gradients(p, X, Y, dA3_of, g)
+        by_hand = lambda p, X, Y: gradients(p, X, Y, losses[1], g)
         return lambda epochs: fit_by_hand(params, X, Y, epochs, choice.lr, by_hand)
     for p in params:
         p.requires_grad_(True)
     with_g = lambda p, X: forward(p, X, g[0])
-    return lambda epochs: fit(params, X, Y, epochs, choice.lr, with_g, loss)
+    return lambda epochs: fit(params, X, Y, epochs, choice.lr, with_g, losses[0])
 
 
 def stops(epochs: int, *every: int) -> Iterator[int]:
@@ -406,11 +370,10 @@ def all_finite(params: Params) -> bool:
 
 
 def finish(
-    params: Params, data: Data, ran: int, args: argparse.Namespace, choice: Choice
+    params: Params, data: Data, ran: int, args: Namespace, choice: Choice
 ) -> dict:
     """A run's figures once trained for `ran` epochs; Diverged if they are not finite."""
-    loss = LOSSES[args.loss][0]
-    g = ACTIVATIONS[choice.activation]
+    loss, g = LOSSES[args.loss][0], ACTIVATIONS[choice.activation]
     r = evaluate(params, *data[2:], loss, g[0]) | assess(params, data, loss, g)
     if not (math.isfinite(r["dev_loss"] + r["train_loss"]) and all_finite(params)):
         raise Diverged(f"training diverged by epoch {ran}")
@@ -422,36 +385,33 @@ def finish(
         "accuracy": (tp + tn) / len(data[3]),
         "precision": tp / (tp + fp) if tp + fp else None,
         "recall": tp / (tp + fn) if tp + fn else None,
-        "n_train": len(data[0]),
-        "n_dev": len(data[3]),
-    }
+        "n_train": len(data[0]), "n_dev": len(data[3]),
+    }  # fmt: skip
 
 
-def settings(args: argparse.Namespace, seed: int, choice: Choice) -> dict:
+def settings(args: Namespace, seed: int, choice: Choice) -> dict:
     """What a run was asked to do, as its results name it."""
     device = str(torch.empty(0, device=args.device).device)  # "cuda:0", not "cuda"
+    chosen = dict(zip(SEVERAL, choice)) | {"hidden": list(choice.hidden)}
     asked = {k: getattr(args, k) for k in ("epochs", "samples", "loss", "backprop")}
-    lr, hidden, activation, init = choice
-    chosen = {"lr": lr, "hidden": list(hidden), "activation": activation, "init": init}
     return {"seed": seed} | chosen | {"device": device} | asked
 
 
-def run(args: argparse.Namespace, choice: Choice) -> dict:
-    """The run of --seed: what the post's listing computes at these settings. With
-    --log-every N, the training and dev losses every N epochs, on stderr."""
+def run(args: Namespace, choice: Choice) -> dict:
+    """The run of --seed, as the post's listing computes it; --log-every N, on stderr."""
     data, params = prepare(args.seed, args, choice)
-    loss, dA3_of = LOSSES[args.loss]
-    train = trainer(params, *data[:2], args, choice, loss, dA3_of)
-    g = ACTIVATIONS[choice.activation][0]
+    loss, g = LOSSES[args.loss][0], ACTIVATIONS[choice.activation][0]
+    train = trainer(params, *data[:2], args, choice, LOSSES[args.loss])
     history: list[list[float]] = []  # [epoch, train_loss, dev_loss] as logged
-    pairs = [data[:2], data[2:]]
     ran, start = 0, time.perf_counter()
     for epoch in stops(args.epochs, 100, args.log_every):
         train(epoch - ran)
         ran = epoch
         if args.log_every and (epoch % args.log_every == 0 or epoch == args.epochs):
             with torch.no_grad():  # both losses, read only where a log asks for them
-                Ls = [loss(forward_pass(params, X, g), Y) for X, Y in pairs]
+                Ls = [
+                    loss(forward_pass(params, X, g), Y) for X, Y in [data[:2], data[2:]]
+                ]
             history.append([epoch, *(L + 0.0 for L in torch.stack(Ls).tolist())])
             tell(LOG.format(epoch, *history[-1][1:], width=len(str(args.epochs))))
             if not all(map(math.isfinite, history[-1])):
@@ -475,13 +435,13 @@ def synchronize(device: torch.device) -> None:
 
 
 def train_together(
-    runs: list[tuple[Data, Params]], args: argparse.Namespace, choice: Choice,
-    layout: str = "rows",
+    runs: list[tuple[Data, Params]], args: Namespace, choice: Choice,
+    layout: str | None = None,
 ) -> tuple[list[Params], list[int]]:  # fmt: skip
-    """The networks of `runs` trained at once, as fit() trains one: a leading dimension
-    S on every tensor, and the loss the sum of each one's own mean, so that each one's
-    gradient is its own. Returns their parameters, and when each was seen not finite
-    (else the epochs run). With layout "columns", the exercise's layout trains them."""
+    """The networks of `runs` trained at once, a leading dimension S on every tensor, on
+    the sum of each one's own mean loss, so that each one's gradient is its own: their
+    parameters, and when each was seen not finite (else the epochs run)."""
+    layout = layout or ("columns" if args.device.type == "cpu" else "rows")  # faster
     loss, dA3_of = LOSSES[args.loss]
     pad = torch.nn.utils.rnn.pad_sequence  # train sets differ in length: pad with 0
     X = pad([data[0] for data, _ in runs], batch_first=True)  # (S, n, 2), n the most
@@ -489,8 +449,7 @@ def train_together(
     mask = pad([torch.ones_like(data[1]) for data, _ in runs], batch_first=True)
     scale = X.shape[1] / mask.sum((1, 2))  # (S,): n / each one's count of points
     # W1 (S, 2, H1), b1 (S, 1, H1), ...: a bias as a row, to broadcast as in the post
-    shapes = [p.shape for p in runs[0][1]]
-    nets = zip(*[params for _, params in runs])
+    shapes, nets = [p.shape for p in runs[0][1]], zip(*[net for _, net in runs])
     params = [torch.stack([p.view(-1, p.shape[-1]) for p in ps]) for ps in nets]
     if layout == "columns":  # each of them transposed: X (S, 2, n), b1 (S, H1, 1), ...
         X, Y, mask, *params = [T.mT.contiguous() for T in (X, Y, mask, *params)]
@@ -501,58 +460,47 @@ def train_together(
         # network's mean over n points; the scale makes that its mean over its own
         return torch.vmap(loss)(Y_pred * mask, Y) @ scale  # (S,) @ (S,) -> ()
 
-    def stacked_dA3(Y_pred: Tensor, Y: Tensor) -> Tensor:
-        return dA3_of(Y_pred, Y) * weight  # each one's own mean's
-
-    train = trainer(params, X, Y, args, choice, stacked_loss, stacked_dA3, layout)
+    stacked_dA3 = lambda Y_pred, Y: dA3_of(Y_pred, Y) * weight
+    train = trainer(params, X, Y, args, choice, (stacked_loss, stacked_dA3), layout)
     seen: list[int | None] = [None] * len(runs)
     ran = 0
-    for ran in stops(args.epochs, 100):
-        train(ran - (ran - 1) // 100 * 100)
+    for epoch in stops(args.epochs, 100):
+        train(epoch - ran)
+        ran = epoch
         finite = torch.stack([p.detach().isfinite().flatten(1).all(1) for p in params])
         for s, ok in enumerate(finite.all(0).tolist()):  # one read in 100 epochs
             seen[s] = seen[s] or (None if ok else ran)
         progress(f"epoch {ran} of {args.epochs}")
         if all(seen):  # a network alone trains on; all of them stop here
             break
-    if layout == "columns":
-        params = [p.mT for p in params]
+    params = [p.mT if layout == "columns" else p for p in params]
     nets = [
         [p[s].detach().reshape(q) for p, q in zip(params, shapes)]
-        for s in range(len(runs))
+        for s in range(len(seen))
     ]
     return nets, [s or ran for s in seen]
 
 
-def layout_for(device: torch.device) -> str:
-    """The layout in which a stack trains faster on `device`, as measured (README)."""
-    return "columns" if device.type == "cpu" else "rows"
-
-
-def budget(device: torch.device) -> int:
-    """The bytes a group of networks may take: 1/4 GiB, or half a GPU's free memory."""
-    return torch.cuda.mem_get_info(device)[0] // 2 if device.type == "cuda" else 2**28
-
-
-def network_bytes(samples: int, hidden: tuple[int, int]) -> int:
-    """What one network of a stack takes, in float32s: its data, mask and activations
-    (with their gradients), and its parameters four times over (its own, the stack's,
-    their gradients and their updates)."""
+def network_bytes(samples: int, hidden: Widths) -> int:
+    """A stacked network's bytes: data, mask, activations and their gradients, and four
+    times its parameters (its own, the stack's, their gradients and updates)."""
     H1, H2 = hidden
     parameters = (2 + 1) * H1 + (H1 + 1) * H2 + H2 + 1
     return 4 * (samples * (8 + 4 * (H1 + H2)) + 4 * parameters)
 
 
-def group_size(args: argparse.Namespace, choice: Choice) -> int:
-    """How many networks of a sweep train together: as many as fit the budget."""
-    return max(1, budget(args.device) // network_bytes(args.samples, choice.hidden))
+def group_size(args: Namespace, hidden: Widths) -> int:
+    """How many networks fit in 1/4 GiB, or half a GPU's free memory (maybe 0)."""
+    cuda = args.device.type == "cuda"
+    room = torch.cuda.mem_get_info(args.device)[0] // 2 if cuda else 2**28
+    return room // network_bytes(args.samples, hidden)
 
 
-def sweep(args: argparse.Namespace, choice: Choice) -> Iterator[list[dict]]:
-    """The runs of seeds --seed, --seed + 1, ... at one choice, trained in groups that
-    fit the budget: yields each group's rows (its single runs' figures, computed another
-    way), or why a run has none."""
-    seeds, size = range(args.seed, args.seed + args.seeds), group_size(args, choice)
+def sweep(args: Namespace, choice: Choice) -> Iterator[list[dict]]:
+    """Seeds --seed, --seed + 1, ... trained in groups: each group's rows (its single
+    runs' figures, computed another way), or why a run has none."""
+    seeds = range(args.seed, args.seed + args.seeds)
+    size = max(1, group_size(args, choice.hidden))  # check() refused a 0
     for group in (seeds[i : i + size] for i in range(0, len(seeds), size)):
         rows, runs = {}, {}
         for seed in group:
@@ -562,8 +510,7 @@ def sweep(args: argparse.Namespace, choice: Choice) -> Iterator[list[dict]]:
                 rows[seed] = {"error": str(error), "diverged": False}
         if runs:
             start = time.perf_counter()
-            layout = layout_for(args.device)
-            nets, seen = train_together([*runs.values()], args, choice, layout)
+            nets, seen = train_together([*runs.values()], args, choice)
             synchronize(args.device)
             share = (time.perf_counter() - start) / len(runs)  # of the group's fit
             for (seed, (data, _)), net, ran in zip(runs.items(), nets, seen):
@@ -585,8 +532,7 @@ def spread(values: list[float]) -> dict[str, float] | None:
 
 
 def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
-    """What one choice's runs say together (a failed one is counted, not measured), and
-    where the run of `seed` ranks."""
+    """One choice's runs together (a failed one counted, not measured); `seed`'s rank."""
     done = [r for r in runs if "error" not in r]
     ours = [r["dev_loss"] for r in done if r["seed"] == seed]
     rank = 1 + sum(r["dev_loss"] < ours[0] for r in done) if ours else 0  # ties: best
@@ -605,16 +551,13 @@ def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
 
 
 def best(choices: list[dict]) -> dict:
-    """The most reliable choice (the fewest runs that learned nothing, diverged or gave
-    no result), then the one with the fewest median mistakes, then the lowest median
-    dev loss. Few mistakes alone would flatter a choice whose runs say "outside"."""
+    """The fewest failed runs, then median mistakes, then median dev loss: mistakes alone
+    would flatter a choice whose runs learn to say "outside" everywhere."""
 
-    def score(c: dict) -> tuple[int, float, float]:
+    def score(c: dict) -> list[float]:
         s = c["summary"]
-        failed = len(s["learned_nothing"]) + len(s["diverged"]) + len(s["failed"])
-        if not s["mistakes"]:
-            return failed, math.inf, math.inf
-        return failed, s["mistakes"]["median"], s["dev_loss"]["median"]
+        failed = sum(len(s[k]) for k in ("learned_nothing", "diverged", "failed"))
+        return [failed] + [s[k]["median"] if s[k] else math.inf for k in MEDIANS]
 
     return min(choices, key=score)
 
@@ -623,6 +566,7 @@ def best(choices: list[dict]) -> dict:
 
 COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 SAMPLES = ("false_positive_samples", "false_negative_samples")
+MEDIANS = ("mistakes", "dev_loss")  # a comparison's best: the fewest, the lowest
 REPORT = """
 device {device}, seed {seed}: {n_train} train points, {n_dev} dev points
 network 2-{h1}-{h2}-1: {activation} hidden layers, {init} initial weights
@@ -644,14 +588,11 @@ dead neurons    = {d1} of {h1}, {d2} of {h2}  (no gradient at any train point)
 over-fitting    = {overfit}
 {nothing}"""
 # With cross entropy the two ways to the gradients are two different training runs.
-NOTES = {
-    "autograd": " (clamped, as torch's binary_cross_entropy)",
-    "manual": " (exact, as binary_cross_entropy_with_logits)",
-}
+NOTES = {"autograd": " (clamped, as torch's binary_cross_entropy)",
+         "manual": " (exact, as binary_cross_entropy_with_logits)"}  # fmt: skip
 NOTHING = "learned nothing: it gives the same answer for every dev point"
 LEGEND = "# network says inside  . outside  o true unit circle  X misclassified"
 LOG = "epoch {:>{width}}  train_loss {:.6f}  dev_loss {:.6f}"
-RATES = ("accuracy", "precision", "recall")
 ROW = (  # of a sweep, after the seed
     "dev_loss {dev_loss:.4f}  tp {true_positives}  fp {false_positives}  tn "
     "{true_negatives}  fn {false_negatives}  accuracy {accuracy:.2%}  fit "
@@ -665,8 +606,7 @@ OOM = "out of memory|can't allocate memory"  # what too large a --samples does
 
 
 def post_output(r: dict) -> str:
-    """The seven lines the post's listing prints, as it prints them: the dev loss and
-    the misclassified points as torch prints a tensor, the counts as floats."""
+    """The seven lines the post's listing prints, in its format (torch's for tensors)."""
     figures = {"dev_loss": torch.tensor(r["dev_loss"])}
     figures |= {k: float(r[k]) for k in COUNTS}
     figures |= {k: torch.tensor(r[k]).view(-1, 2) for k in SAMPLES}  # (count, 2)
@@ -674,8 +614,7 @@ def post_output(r: dict) -> str:
 
 
 def overfitting(r: dict) -> str:
-    """Each set's loss against its own best constant output: like with like, as the two
-    sets have different shares of points inside."""
+    """Each set's loss against its own best constant's: the sets' shares inside differ."""
     if not (r["constant_train_loss"] and r["constant_dev_loss"]):
         return "n/a (a set with no point inside, or none outside)"
     train = r["train_loss"] / r["constant_train_loss"]
@@ -685,25 +624,26 @@ def overfitting(r: dict) -> str:
 
 
 def format_report(r: dict) -> str:
-    """The post's output, then what it was trained with, what its figures are measured
-    against, and the map if asked for."""
+    """The post's output, then the run, what it is measured against, and the map."""
     rates = [f"{k} {r[k]:.2%}" if r[k] is not None else f"{k} n/a" for k in RATES]
     more = dict(zip(["h1", "h2", "d1", "d2"], r["hidden"] + r["dead_neurons"]))
     more["note"] = NOTES[r["backprop"]] if r["loss"] == "bce" else ""
     more["nothing"] = NOTHING if r["learned_nothing"] else ""
-    radii = [math.hypot(*point) for k in SAMPLES for point in r[k]]
     more["where"] = "no dev point misclassified"
-    if radii:
+    if radii := [math.hypot(*point) for k in SAMPLES for point in r[k]]:
         more["where"] = (
-            f"the {len(radii)} misclassified dev points lie {min(radii):.4f}"
+            f"the {len(radii)} misclassified dev points lie {min(radii):.4f} "
         )
-        more["where"] += f" to {max(radii):.4f} from the origin (the circle: 1)"
+        more["where"] += f"to {max(radii):.4f} from the origin (the circle: 1)"
     text = REPORT.format(**r, **more, rates="   ".join(rates), overfit=overfitting(r))
     lines = [post_output(r), *text.rstrip("\n").split("\n")]
     if "boundary" in r:
         lines += ["", "the plane from -1.5 to 1.5 in x1 (across) and x2 (up):"]
         lines += [*r["boundary"], LEGEND]
     return "\n".join(lines)
+
+
+RATES = ("accuracy", "precision", "recall")
 
 
 def format_row(r: dict, choice: bool = False) -> str:
@@ -738,8 +678,8 @@ def format_comparison(choices: list[dict]) -> str:
         s, m = c["summary"], c["summary"]["mistakes"]
         row = f"{c['lr']:<7g} {c['hidden'][0]:>3},{c['hidden'][1]:<4}"
         row += f"{c['activation']:<11} {c['init']:<7} {s['runs']:>5}"
-        row += f"  {len(s['learned_nothing']):>15}  {len(s['diverged']):>8}"
-        row += f"  {len(s['failed']):>9}  "
+        counted = [len(s[k]) for k in ("learned_nothing", "diverged", "failed")]
+        row += "  {:>15}  {:>8}  {:>9}  ".format(*counted)
         if m:
             dead = ", ".join(f"{d:g}" for d in s["dead_neurons"])
             row += f"{m['median']:>8g} ({m['q1']:g} to {m['q3']:g})".ljust(29)
@@ -748,8 +688,9 @@ def format_comparison(choices: list[dict]) -> str:
     b = best(choices)
     flags = f"--lr {b['lr']:g} --hidden {b['hidden'][0]},{b['hidden'][1]}"
     flags += f" --activation {b['activation']} --init {b['init']}"
-    lines.append(f"best, by fewest failed runs, then median mistakes: {flags}")
-    return "\n".join(lines)
+    return "\n".join(
+        [*lines, f"best, by fewest failed runs, then median mistakes: {flags}"]
+    )
 
 
 def argument(convert: Callable, good: Callable, wanted: str) -> Callable[[str], Any]:
@@ -788,11 +729,9 @@ def count(least: int) -> Callable:
 
 SEEDS = 2**32  # torch's CPU generator reads a seed's low 32 bits: 2**32 is 0 again
 a_rate = argument(float, lambda v: 0 < v < math.inf, "a finite number > 0")
-a_pair = argument(  # "10,5" -> (10, 5)
-    lambda text: tuple(map(int, text.split(","))),
-    lambda widths: len(widths) == 2 and min(widths) > 0,
-    "two widths >= 1, as 10,5",
-)
+a_pair = argument(lambda text: tuple(map(int, text.split(","))),  # "10,5" -> (10, 5)
+                  lambda widths: len(widths) == 2 and min(widths) > 0,
+                  "two widths >= 1, as 10,5")  # fmt: skip
 a_seed = argument(int, lambda n: 0 <= n < SEEDS, f"an integer from 0 to {SEEDS - 1}")
 FLAGS = [  # each flag: its type (or its choices), its default (the post's), its use
     ("--epochs", count(0), 1000, "steps of gradient descent"),
@@ -808,6 +747,7 @@ FLAGS = [  # each flag: its type (or its choices), its default (the post's), its
     ("--loss", ["mse", "bce"], "mse", "squared error, or binary cross entropy"),
     ("--log-every", count(0), 0, "N: log both losses every N epochs, on stderr"),
 ]
+SEVERAL = [flag[2:] for flag, _, default, _ in FLAGS if isinstance(default, list)]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -833,26 +773,22 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def check(parser: ArgumentParser, args: argparse.Namespace) -> None:
+def check(parser: ArgumentParser, args: Namespace) -> None:
     """What no flag can check on its own; parser.error() for each."""
-    several = ["--lr", "--hidden", "--activation", "--init"]
-    for flag in several:
-        values = getattr(args, flag[2:])
-        if len(set(values)) < len(values):
-            parser.error(f"{flag}: each value once, not {values}")
-    runs = args.seeds * math.prod(len(getattr(args, flag[2:])) for flag in several)
+    for name in SEVERAL:
+        if len(set(values := getattr(args, name))) < len(values):
+            parser.error(f"--{name}: each value once, not {values}")
+    runs = args.seeds * math.prod(len(getattr(args, name)) for name in SEVERAL)
     if runs > 1 and (args.boundary or args.log_every):
         flag = "--boundary" if args.boundary else "--log-every"
         parser.error(f"{flag} is for one run, not {runs}")
-    if args.seed + args.seeds > SEEDS:
-        last = args.seed + args.seeds - 1
+    if (last := args.seed + args.seeds - 1) >= SEEDS:
         parser.error(f"--seeds {args.seeds} from --seed {args.seed} ends at {last}, "
                      f"past torch's last seed, {SEEDS - 1}")  # fmt: skip
-    for hidden in args.hidden:  # by arithmetic: more than any machine's memory
-        need = network_bytes(args.samples, hidden)
-        if need > 2**50 or (runs > 1 and need > budget(args.device)):
-            H1, H2 = hidden
-            where = "a group of a sweep" if need <= 2**50 else "memory"
+    for H1, H2 in args.hidden:  # by arithmetic: beyond any machine, or a sweep's group
+        need = network_bytes(args.samples, (H1, H2))
+        if need > 2**50 or (runs > 1 and not group_size(args, (H1, H2))):
+            where = "memory" if need > 2**50 else "a group of a sweep"
             parser.error(f"--samples {args.samples}, --hidden {H1},{H2}: one network "
                          f"needs {need / 2**20:.0f} MiB, too much for {where}")  # fmt: skip
 
@@ -866,10 +802,8 @@ def main(argv: list[str] | None = None) -> int:
         # Small work: a second thread saves nothing, and on a busy CPU torch's threads
         # spin waiting for each other, tens of times slower.
         torch.set_num_threads(1)
-    choices = [
-        Choice(*c)
-        for c in itertools.product(args.lr, args.hidden, args.activation, args.init)
-    ]
+    chosen = itertools.product(*(getattr(args, name) for name in SEVERAL))
+    choices = [Choice(*choice) for choice in chosen]
     try:
         if len(choices) == 1 and args.seeds == 1:
             result = run(args, choices[0])
@@ -888,9 +822,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def compare(args: argparse.Namespace, choices: list[Choice]) -> None:
-    """Sweep each choice over the seeds, with each group's rows as it finishes (on
-    stderr with --json); then the summary, or the comparison of several choices."""
+def compare(args: Namespace, choices: list[Choice]) -> None:
+    """Each choice over the seeds, its rows as they come, then the summary or table."""
     runs: list[dict] = []
     try:
         for choice in choices:
@@ -910,13 +843,10 @@ def compare(args: argparse.Namespace, choices: list[Choice]) -> None:
             f"no run gave a result: seed {runs[0]['seed']}: {runs[0]['error']}"
         )
     summaries = []
-    for choice in choices:
-        named = settings(args, args.seed, choice)
-        keys = ("lr", "hidden", "activation", "init")
-        if mine := [r for r in runs if all(r[k] == named[k] for k in keys)]:
-            summaries.append(
-                {k: named[k] for k in keys} | {"summary": summarize(mine, args.seed)}
-            )
+    for k, choice in enumerate(choices):  # each one's runs, as far as they got
+        if mine := runs[k * args.seeds : (k + 1) * args.seeds]:
+            named = dict(zip(SEVERAL, choice)) | {"hidden": list(choice.hidden)}
+            summaries.append(named | {"summary": summarize(mine, args.seed)})
     if len(choices) == 1:
         result = {"runs": runs, "summary": summaries[0]["summary"]}
         text = format_summary(summaries[0]["summary"])
@@ -928,18 +858,17 @@ def compare(args: argparse.Namespace, choices: list[Choice]) -> None:
         raise KeyboardInterrupt
 
 
-def dumps(result: dict) -> str:
-    """JSON, strictly: a NaN or an infinity in a result is a bug, not a figure."""
-    return json.dumps(result, allow_nan=False)
-
-
 def out(text: str) -> None:
-    """The output (the report, the JSON, a sweep's rows): stdout, as it comes."""
+    """The output (the report, the JSON, a sweep's rows), on stdout as it comes."""
     print(text, flush=True)
 
 
+def dumps(result: dict) -> str:  # strictly: a NaN in a result is a bug, not a figure
+    return json.dumps(result, allow_nan=False)
+
+
 def tell(text: str) -> None:
-    """A line for whoever watches (a log, a sweep's rows beside --json): stderr."""
+    """A line for whoever watches (a log, a sweep's rows beside --json), on stderr."""
     print(text, file=sys.stderr)
 
 
@@ -953,17 +882,14 @@ if __name__ == "__main__":
     try:
         status = main()
         sys.stdout.flush()  # a closed pipe or a full disk shows here, if not before
-    except (BrokenPipeError, OSError) as error:
-        # Python flushes stdout once more as it exits: point it at nothing first (the
-        # "Note on SIGPIPE" in the signal module's documentation)
+    except OSError as error:  # a closed pipe (| head) quietly, as the signal module's
+        # "Note on SIGPIPE" shows: Python flushes stdout once more as it leaves, so
+        # point stdout at nothing first
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        if not isinstance(error, BrokenPipeError):  # whoever read stopped: quietly
-            prog = os.path.basename(sys.argv[0])
-            print(
-                f"{prog}: error: cannot write the output: {error.strerror}",
-                file=sys.stderr,
-            )
         status = 1 if isinstance(error, BrokenPipeError) else 2
+        if status == 2:  # a full disk, say
+            message = f"error: cannot write the output: {error.strerror}"
+            print(f"{os.path.basename(sys.argv[0])}: {message}", file=sys.stderr)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         status = 130  # 128 + SIGINT, as a shell says

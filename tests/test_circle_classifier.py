@@ -1892,7 +1892,7 @@ def test_a_stacked_fit_waits_for_the_gpu_once_in_a_hundred_epochs(
 
     for name in real:
         monkeypatch.setattr(cc, name, strict(name))
-    cc.train_together(runs, args, cc.Choice(), cc.layout_for(args.device))
+    cc.train_together(runs, args, cc.Choice())
     assert stretches == [100, 100, 50]
 
 
@@ -2024,17 +2024,21 @@ def test_a_stack_trains_each_network_as_it_trains_alone(
 def test_stacks_train_in_the_exercises_layout_on_a_cpu(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert cc.layout_for(CPU) == "columns"
-    assert cc.layout_for(torch.device("cuda")) == "rows"  # not measured faster there
-    layouts, real = [], cc.train_together
+    shapes = []
 
-    def seen(*args: Any) -> Any:
-        layouts.append(args[3])
-        return real(*args)
+    def seen(params: list[torch.Tensor], X: torch.Tensor, g: Any) -> torch.Tensor:
+        shapes.append(tuple(X.shape))
+        return cc.forward_columns(params, X, g)
 
-    monkeypatch.setattr(cc, "train_together", seen)
-    run_json("--device", "cpu", "--epochs", "3", "--samples", "300", "--seeds", "2")
-    assert layouts == ["columns"]
+    monkeypatch.setitem(cc.LAYOUTS, "columns", (seen, cc.backprop_columns))
+    argv = ["--device", "cpu", "--epochs", "3", "--samples", "300", "--seeds", "2"]
+    run_json(*argv)
+    assert len(shapes) == 3 and shapes[0][:2] == (
+        2,
+        2,
+    )  # X (S, 2, n): examples as columns
+    run_json(*argv[:-2])  # a single run: the post's listing, rows
+    assert len(shapes) == 3
 
 
 def test_a_group_counts_every_tensor_of_its_networks() -> None:
@@ -2042,10 +2046,10 @@ def test_a_group_counts_every_tensor_of_its_networks() -> None:
     per_network = cc.network_bytes(10, (3000, 3000))
     parameters = 3 * 3000 + 3001 * 3000 + 3001
     assert per_network == 4 * (10 * (8 + 4 * 6000) + 4 * parameters)
-    assert cc.group_size(args_of(samples=10), cc.Choice(hidden=(3000, 3000))) == 1
-    assert cc.group_size(args_of(samples=10000), cc.Choice()) == 2**28 // (
-        cc.network_bytes(10000, (10, 5))
-    )
+    assert cc.group_size(args_of(samples=10), (3000, 3000)) == 1
+    assert cc.group_size(args_of(samples=10), (10000, 10000)) == 0
+    expected = 2**28 // cc.network_bytes(10000, (10, 5))
+    assert cc.group_size(args_of(samples=10000), (10, 5)) == expected
 
 
 def test_a_sweep_of_networks_too_big_for_a_group_is_refused(
