@@ -152,12 +152,13 @@ def cross_entropy_dA3(Y_pred: Tensor, Y: Tensor) -> Tensor:
 
 LOSSES = {"mse": (mean_squared_error, squared_error_dA3),
           "bce": (binary_cross_entropy, cross_entropy_dA3)}  # fmt: skip
-# The hidden layers' non-linearity, and its derivative written in terms of its output Z.
+# The hidden layers' non-linearity, and its derivative in terms of its output Z, written
+# over Z in place: backprop() needs Z no more, and a pass over memory costs the most.
 Activation = tuple[Function, Function]
 ACTIVATIONS: dict[str, Activation] = {
-    "relu": (torch.relu, torch.sign),  # Z >= 0: 1 where it is on, else 0
-    "tanh": (torch.tanh, lambda Z: 1 - Z * Z),
-    "sigmoid": (torch.sigmoid, lambda Z: Z * (1 - Z)),
+    "relu": (torch.relu, torch.Tensor.sign_),  # Z >= 0: 1 where it is on, else 0
+    "tanh": (torch.tanh, lambda Z: Z.square_().neg_().add_(1)),  # 1 - Z^2
+    "sigmoid": (torch.sigmoid, lambda Z: Z.sub_(Z.square())),  # Z (1 - Z)
 }
 # How the weights are drawn: the post's standard normal times a scale of (fan_in,
 # fan_out), as torch.nn.init's kaiming_normal_ and xavier_normal_ draw them.
@@ -197,10 +198,10 @@ def backprop(
     # gradient sums theirs back to its shape
     db3 = dA3.sum_to_size(b3.shape)  # (N, 1) -> (1,)
     # back through the weights, then through the activation: relu' is 1 where it is on
-    dA2 = (dA3 @ W3.mT) * g_prime(Z2)  # (N, 1) @ (1, 5) -> (N, 5)
+    dA2 = (dA3 @ W3.mT).mul_(g_prime(Z2))  # (N, 1) @ (1, 5) -> (N, 5)
     dW2 = Z1.mT @ dA2  # (10, N) @ (N, 5) -> (10, 5)
     db2 = dA2.sum_to_size(b2.shape)  # (N, 5) -> (5,)
-    dA1 = (dA2 @ W2.mT) * g_prime(Z1)  # (N, 5) @ (5, 10) -> (N, 10)
+    dA1 = (dA2 @ W2.mT).mul_(g_prime(Z1))  # (N, 5) @ (5, 10) -> (N, 10)
     dW1 = X.mT @ dA1  # (2, N) @ (N, 10) -> (2, 10)
     db1 = dA1.sum_to_size(b1.shape)  # (N, 10) -> (10,)
     return [dW1, db1, dW2, db2, dW3, db3]
@@ -244,10 +245,10 @@ def backprop_columns(
     dA3 = dA3_of(torch.sigmoid(W3 @ Z2 + b3), Y)  # (1, 5) @ (5, N) -> (1, N)
     dW3 = dA3 @ Z2.mT  # (1, N) @ (N, 5) -> (1, 5)
     db3 = dA3.sum_to_size(b3.shape)  # (1, N) -> (1, 1)
-    dA2 = (W3.mT @ dA3) * g_prime(Z2)  # (5, 1) @ (1, N) -> (5, N)
+    dA2 = (W3.mT @ dA3).mul_(g_prime(Z2))  # (5, 1) @ (1, N) -> (5, N)
     dW2 = dA2 @ Z1.mT  # (5, N) @ (N, 10) -> (5, 10)
     db2 = dA2.sum_to_size(b2.shape)  # (5, N) -> (5, 1)
-    dA1 = (W2.mT @ dA2) * g_prime(Z1)  # (10, 5) @ (5, N) -> (10, N)
+    dA1 = (W2.mT @ dA2).mul_(g_prime(Z1))  # (10, 5) @ (5, N) -> (10, N)
     dW1 = dA1 @ X.mT  # (10, N) @ (N, 2) -> (10, 2)
     db1 = dA1.sum_to_size(b1.shape)  # (10, N) -> (10, 1)
     return [dW1, db1, dW2, db2, dW3, db3]
@@ -531,12 +532,21 @@ def spread(values: list[float]) -> dict[str, float] | None:
     return {"min": min(values), "q1": q1, "median": q2, "q3": q3, "max": max(values)}
 
 
+def relative_losses(r: dict) -> tuple[float, float] | None:
+    """Each set's loss over its own best constant's, as the sets' shares inside differ
+    (None where a set has no point inside, or none outside)."""
+    train, dev = r["constant_train_loss"], r["constant_dev_loss"]
+    return (r["train_loss"] / train, r["dev_loss"] / dev) if train and dev else None
+
+
 def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
     """One choice's runs together (a failed one counted, not measured); `seed`'s rank."""
     done = [r for r in runs if "error" not in r]
     ours = [r["dev_loss"] for r in done if r["seed"] == seed]
     rank = 1 + sum(r["dev_loss"] < ours[0] for r in done) if ours else 0  # ties: best
     dead = [statistics.median(d) for d in zip(*(r["dead_neurons"] for r in done))]
+    relative = [relative_losses(r) for r in done if relative_losses(r)]
+    worse = sum(dev > train for train, dev in relative)  # over-fitting's sign
     return {
         "runs": len(runs),
         "seeds": [runs[0]["seed"], runs[-1]["seed"]],
@@ -546,6 +556,14 @@ def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
         "dev_loss": spread([r["dev_loss"] for r in done]),
         "mistakes": spread([r["false_positives"] + r["false_negatives"] for r in done]),
         "dead_neurons": dead or None,  # each layer's median
+        "relative_loss": {
+            "train": statistics.median(train for train, _ in relative),
+            "dev": statistics.median(dev for _, dev in relative),
+            "worse_on_dev": worse,
+            "of": len(relative),
+        }
+        if relative
+        else None,
         "rank": {"seed": seed, "rank": rank, "of": len(done)} if ours else None,
     }
 
@@ -614,11 +632,10 @@ def post_output(r: dict) -> str:
 
 
 def overfitting(r: dict) -> str:
-    """Each set's loss against its own best constant's: the sets' shares inside differ."""
-    if not (r["constant_train_loss"] and r["constant_dev_loss"]):
+    """Over-fitting's sign: the dev set, against its constant, worse than the train set."""
+    if not (relative := relative_losses(r)):
         return "n/a (a set with no point inside, or none outside)"
-    train = r["train_loss"] / r["constant_train_loss"]
-    dev = r["dev_loss"] / r["constant_dev_loss"]
+    train, dev = relative
     verdict = "worse on dev: a sign of it" if dev > train else "none seen"
     return f"{train:.1%} of the constant's loss on train, {dev:.1%} on dev: {verdict}"
 
@@ -665,6 +682,9 @@ def format_summary(s: dict) -> str:
         if s[name]:
             cells = "  ".join(f"{k} {v:{style}}" for k, v in s[name].items())
             lines.append(f"{name + ':':<10} {cells}")
+    if rel := s["relative_loss"]:
+        lines.append(f"loss / constant's: median {rel['train']:.1%} on train, {rel['dev']:.1%}"
+                     f" on dev; worse on dev in {rel['worse_on_dev']} of {rel['of']}")  # fmt: skip
     if rank := s["rank"]:
         of = f"{rank['rank']} of {rank['of']}"
         lines.append(f"seed {rank['seed']} ranks {of} by dev_loss (1 is the lowest)")
@@ -676,8 +696,8 @@ def format_comparison(choices: list[dict]) -> str:
     lines = [COLUMNS]
     for c in choices:
         s, m = c["summary"], c["summary"]["mistakes"]
-        row = f"{c['lr']:<7g} {c['hidden'][0]:>3},{c['hidden'][1]:<4}"
-        row += f"{c['activation']:<11} {c['init']:<7} {s['runs']:>5}"
+        hidden = f"{c['hidden'][0]},{c['hidden'][1]}"
+        row = f"{c['lr']:<7g} {hidden:<7} {c['activation']:<11} {c['init']:<9}{s['runs']:>4}"
         counted = [len(s[k]) for k in ("learned_nothing", "diverged", "failed")]
         row += "  {:>15}  {:>8}  {:>9}  ".format(*counted)
         if m:

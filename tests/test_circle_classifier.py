@@ -1545,6 +1545,9 @@ def made_run(seed: int, dev_loss: float, mistakes: int, nothing: bool = False) -
         "false_negatives": mistakes - mistakes // 2,
         "learned_nothing": nothing,
         "dead_neurons": [seed % 3, 1],
+        "train_loss": dev_loss * (1 + seed % 2),  # half of them worse on train
+        "constant_train_loss": 1.0,
+        "constant_dev_loss": 1.0,
     }
 
 
@@ -1589,8 +1592,21 @@ def test_summary_as_printed() -> None:
         "diverged: 1 (seeds 9)",
         "dev_loss:  min 0.0125  q1 0.1344  median 0.2562  q3 0.3781  max 0.5000",
         "mistakes:  min 3  q1 4.5  median 6  q3 7.5  max 9",
+        "loss / constant's: median 26.2% on train, 25.6% on dev; worse on dev in 0 of 2",
         "seed 7 ranks 1 of 2 by dev_loss (1 is the lowest)",
     ]
+
+
+def test_the_summary_counts_the_runs_worse_on_dev_than_on_train() -> None:
+    runs = [made_run(seed, 0.1, 1) for seed in range(5)]  # seeds 0, 2, 4: train = dev
+    runs[0] |= {
+        "constant_dev_loss": 0.5
+    }  # its dev loss, relative, is twice its train's
+    runs[1] |= {"constant_dev_loss": 0.0}  # no point inside its dev set: not counted
+    relative = cc.summarize(runs, 0)["relative_loss"]
+    assert relative == pytest.approx(
+        {"train": 0.1, "dev": 0.1, "worse_on_dev": 1, "of": 4}
+    )
 
 
 def test_a_tie_in_dev_loss_shares_the_better_rank() -> None:
