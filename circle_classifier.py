@@ -585,6 +585,7 @@ def best(choices: list[dict]) -> dict:
 COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 SAMPLES = ("false_positive_samples", "false_negative_samples")
 MEDIANS = ("mistakes", "dev_loss")  # a comparison's best: the fewest, the lowest
+RATES = ("accuracy", "precision", "recall")
 REPORT = """
 device {device}, seed {seed}: {n_train} train points, {n_dev} dev points
 network 2-{h1}-{h2}-1: {activation} hidden layers, {init} initial weights
@@ -636,7 +637,7 @@ def overfitting(r: dict) -> str:
     if not (relative := relative_losses(r)):
         return "n/a (a set with no point inside, or none outside)"
     train, dev = relative
-    verdict = "worse on dev: a sign of it" if dev > train else "none seen"
+    verdict = "worse on dev" if dev > train else "no worse on dev"
     return f"{train:.1%} of the constant's loss on train, {dev:.1%} on dev: {verdict}"
 
 
@@ -646,21 +647,17 @@ def format_report(r: dict) -> str:
     more = dict(zip(["h1", "h2", "d1", "d2"], r["hidden"] + r["dead_neurons"]))
     more["note"] = NOTES[r["backprop"]] if r["loss"] == "bce" else ""
     more["nothing"] = NOTHING if r["learned_nothing"] else ""
-    more["where"] = "no dev point misclassified"
-    if radii := [math.hypot(*point) for k in SAMPLES for point in r[k]]:
-        more["where"] = (
-            f"the {len(radii)} misclassified dev points lie {min(radii):.4f} "
-        )
-        more["where"] += f"to {max(radii):.4f} from the origin (the circle: 1)"
+    radii = sorted(math.hypot(*point) for k in SAMPLES for point in r[k])
+    more["where"] = f"misclassified dev points: {len(radii)}"
+    if radii:  # their distances from the origin: the circle's is 1
+        span = f"{radii[0]:.4f}" + f" to {radii[-1]:.4f}" * (len(radii) > 1)
+        more["where"] += f", at {span} from the origin"
     text = REPORT.format(**r, **more, rates="   ".join(rates), overfit=overfitting(r))
     lines = [post_output(r), *text.rstrip("\n").split("\n")]
     if "boundary" in r:
         lines += ["", "the plane from -1.5 to 1.5 in x1 (across) and x2 (up):"]
         lines += [*r["boundary"], LEGEND]
     return "\n".join(lines)
-
-
-RATES = ("accuracy", "precision", "recall")
 
 
 def format_row(r: dict, choice: bool = False) -> str:
