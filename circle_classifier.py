@@ -3,16 +3,18 @@
 The runnable companion to the blog post "Notes on neural networks: basic concepts": a
 2-10-5-1 network built from raw PyTorch tensors, trained by gradient descent on the mean
 squared error, then scored on held-back points. The post's listing comes first, in its
-words; what goes beyond it follows, and the command line comes last.
+words; one general network (any depth, either layout) follows, and runs everything else;
+the command line comes last.
 
 Run it:   python circle_classifier.py              the post's run, and its output
           python circle_classifier.py --seeds 100  is that run typical? 100 at once
-          python circle_classifier.py --lr 0.5 5 --activation relu tanh --seeds 100
-                                                   the post's choices, compared
+          python circle_classifier.py --hidden none 10 10,5 8,8,8,8 --seeds 100
+                                                   how deep? depths compared
 Test it:  python -m pytest
 """
 
 import argparse
+import errno
 import itertools
 import json
 import math
@@ -24,17 +26,18 @@ import time
 import warnings
 from argparse import Namespace
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-Params = list[Tensor]  # the six, always in this order: [W1, b1, W2, b2, W3, b3]
+Params = list[Tensor]  # [W1, b1, W2, b2, ...]: the post's six, or a pair for each layer
 Data = tuple[Tensor, Tensor, Tensor, Tensor]  # X_train, Y_train, X_dev, Y_dev
-Loss = Callable[[Tensor, Tensor], Tensor]
+LossFunction = Callable[[Tensor, Tensor], Tensor]
 Forward = Callable[[Params, Tensor], Tensor]
 Function = Callable[[Tensor], Tensor]
-Widths = tuple[int, int]  # of the two hidden layers
 
 
 # The post's listing.
@@ -52,28 +55,23 @@ def generate_datasets(generator: torch.Generator, samples: int = 10000) -> Data:
     return X_train, Y_train, X_dev, Y_dev
 
 
-def init_network(generator: torch.Generator, hidden: Widths = (10, 5)) -> Params:
-    """Weights from a standard normal, biases at zero: W1 (2, H1), b1 (H1,), W2 (H1, H2),
-    b2 (H2,), W3 (H2, 1), b3 (1,), for hidden = (H1, H2), the post's (10, 5)."""
-    H1, H2 = hidden
-    W1 = torch.randn(2, H1, generator=generator, requires_grad=True)
-    b1 = torch.zeros(H1, requires_grad=True)
-    W2 = torch.randn(H1, H2, generator=generator, requires_grad=True)
-    b2 = torch.zeros(H2, requires_grad=True)
-    W3 = torch.randn(H2, 1, generator=generator, requires_grad=True)
+def init_network(generator: torch.Generator) -> Params:
+    """Weights from a standard normal, biases at zero: W1 (2, 10), b1 (10,), W2 (10, 5),
+    b2 (5,), W3 (5, 1), b3 (1,)."""
+    W1 = torch.randn(2, 10, generator=generator, requires_grad=True)
+    b1 = torch.zeros(10, requires_grad=True)
+    W2 = torch.randn(10, 5, generator=generator, requires_grad=True)
+    b2 = torch.zeros(5, requires_grad=True)
+    W3 = torch.randn(5, 1, generator=generator, requires_grad=True)
     b3 = torch.zeros(1, requires_grad=True)
     return [W1, b1, W2, b2, W3, b3]
 
 
-def forward_pass(
-    params: Params, X: Tensor, activation: Function = torch.relu
-) -> Tensor:
-    """Points X (N, 2) -> the network's belief (N, 1), in (0, 1), that each is inside.
-    With a leading dimension on every tensor, X (S, N, 2), W1 (S, 2, H1), b1 (S, 1, H1),
-    it runs S networks at once: @ and + broadcast over it (see train_together)."""
+def forward_pass(params: Params, X: Tensor) -> Tensor:
+    """Points X (N, 2) -> the network's belief (N, 1), in (0, 1), that each is inside."""
     W1, b1, W2, b2, W3, b3 = params
-    Z1 = activation(X @ W1 + b1)  # (N, 2) @ (2, 10) -> (N, 10), b1 added to each row
-    Z2 = activation(Z1 @ W2 + b2)  # (N, 10) @ (10, 5) -> (N, 5)
+    Z1 = torch.relu(X @ W1 + b1)  # (N, 2) @ (2, 10) -> (N, 10), b1 added to each row
+    Z2 = torch.relu(Z1 @ W2 + b2)  # (N, 10) @ (10, 5) -> (N, 5)
     Z3 = torch.sigmoid(Z2 @ W3 + b3)  # (N, 5) @ (5, 1) -> (N, 1)
     return Z3
 
@@ -85,7 +83,8 @@ def mean_squared_error(A: Tensor, Y: Tensor) -> Tensor:
 
 def fit(
     params: Params, X_train: Tensor, Y_train: Tensor, epochs: int = 1000,
-    lr: float = 0.5, forward: Forward = forward_pass, loss: Loss = mean_squared_error,
+    lr: float = 0.5, forward: Forward = forward_pass,
+    loss: LossFunction = mean_squared_error,
 ) -> None:  # fmt: skip
     """Full-batch gradient descent on X_train (N, 2), Y_train (N, 1): `params` in place."""
     for _ in range(epochs):
@@ -99,13 +98,13 @@ def fit(
 
 
 def evaluate(
-    params: Params, X_dev: Tensor, Y_dev: Tensor, loss: Loss = mean_squared_error,
-    activation: Function = torch.relu,
+    params: Params, X_dev: Tensor, Y_dev: Tensor, forward: Forward = forward_pass,
+    loss: LossFunction = mean_squared_error,
 ) -> dict[str, Any]:  # fmt: skip
     """The post's figures on the dev points X_dev (n_dev, 2), Y_dev (n_dev, 1): the dev
     loss, the confusion matrix (inside is positive), the misclassified points."""
     with torch.no_grad():  # nothing here is trained: no graph to record
-        Y_pred = forward_pass(params, X_dev, activation)
+        Y_pred = forward(params, X_dev)
         dev_loss = loss(Y_pred, Y_dev)
         said = (Y_pred > 0.5).squeeze(1)  # (n_dev,)
         truth = (Y_dev == 1).squeeze(1)  # (n_dev,)
@@ -115,43 +114,122 @@ def evaluate(
         "dev_loss": dev_loss.item(),
         "true_positives": tp, "false_positives": fp,
         "true_negatives": tn, "false_negatives": fn,
-        "false_positive_samples": X_dev[said & ~truth].tolist(),
-        "false_negative_samples": X_dev[~said & truth].tolist(),
+        # (x1, x2), the drawn point, whatever other inputs the network was fed
+        "false_positive_samples": X_dev[said & ~truth, :2].tolist(),
+        "false_negative_samples": X_dev[~said & truth, :2].tolist(),
     }  # fmt: skip
 
 
-# Beyond the post: its other loss and non-linearities, other initial weights, backprop by
-# hand, the exercise (examples as columns), baselines, a map of what it learned.
+# Beyond the post: one network of any depth, which everything below runs. A layer is
+# A = Z @ W + b, then Z' = g(A); its choices (widths, g, initial weights, inputs) are
+# arguments here, so that the post's functions above stay the post's.
+
+# The layout: examples as rows, as the post; or as columns, the post's exercise, where
+# every tensor is transposed and each product turns round. Stacks train in columns on a
+# CPU, where it is faster.
+
+
+def rows(Z: Tensor, W: Tensor) -> Tensor:
+    """A layer's product, examples as rows: (N, fan_in) @ (fan_in, fan_out) -> (N, fan_out)."""
+    return Z @ W
+
+
+def columns(Z: Tensor, W: Tensor) -> Tensor:
+    """The same, as columns: (fan_out, fan_in) @ (fan_in, N) -> (fan_out, N)."""
+    return W @ Z
+
+
+# How the weights are drawn: the post's standard normal times a scale of (fan_in,
+# fan_out), as torch.nn.init's kaiming_normal_ and xavier_normal_ draw them; or zero.
+INITS: dict[str, Callable[[int, int], float]] = {
+    "normal": lambda fan_in, fan_out: 1.0,
+    "kaiming": lambda fan_in, fan_out: math.sqrt(2 / fan_in),
+    "xavier": lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)),
+    "zeros": lambda fan_in, fan_out: 0.0,
+}
+
+
+def init_layers(
+    generator: torch.Generator, widths: list[int], init: str = "normal"
+) -> Params:
+    """init_network for widths [inputs, H1, ..., 1]: layer by layer, in the post's order,
+    W (fan_in, fan_out) drawn from a standard normal, times INITS[init]; b (fan_out,) 0."""
+    params = []
+    for fan_in, fan_out in itertools.pairwise(widths):
+        W = torch.randn(fan_in, fan_out, generator=generator)
+        params += [W * INITS[init](fan_in, fan_out), torch.zeros(fan_out)]
+    return params
+
+
+def layers(
+    params: Params, X: Tensor, g: Function = torch.relu, product: Callable = rows
+) -> list[Tensor]:
+    """forward_pass for any depth: each layer's output [X, Z1, ..., Y_pred], X (N, F) and
+    Y_pred (N, 1), or (F, N) and (1, N) as columns. With a leading dimension S on every
+    tensor (W1 (S, F, H1), b1 (S, 1, H1)) it runs S networks at once."""
+    Z = [X]
+    for k in range(0, len(params), 2):
+        A = product(Z[-1], params[k]) + params[k + 1]  # (N, fan_in) -> (N, fan_out)
+        Z.append(g(A) if k + 2 < len(params) else torch.sigmoid(A))
+    return Z
+
+
+def network(
+    params: Params, X: Tensor, g: Function = torch.relu, product: Callable = rows
+) -> Tensor:
+    """What forward_pass computes, for any depth: X (N, F) -> Y_pred (N, 1)."""
+    return layers(params, X, g, product)[-1]
+
+
+def plain(X: Tensor) -> Tensor:
+    """The post's inputs, (x1, x2)."""
+    return X
+
+
+def squares(X: Tensor) -> Tensor:
+    """(x1, x2, x1^2, x2^2): in these the circle, x1^2 + x2^2 = 1, is a straight line."""
+    return torch.cat([X, X**2], dim=-1)  # (N, 2) -> (N, 4)
+
+
+FEATURES = {"plain": plain, "squares": squares}
+
+
+# The post's other loss, and backpropagation by hand.
 
 
 def binary_cross_entropy(Y_pred: Tensor, Y: Tensor) -> Tensor:
     """The mean of -(Y log Y_pred + (1 - Y) log(1 - Y_pred)) over Y_pred, Y (N, 1), each
     log clamped at -100 as in torch's: an output of exactly 0 or 1 costs 100, not inf."""
-    # log's input is at least 1e-44, so that its gradient is never 1/0 (which times the
-    # clamp's 0 is NaN); log(1e-44) is -101.3, which the clamp replaces by -100 anyway.
-    log_p = Y_pred.clamp(min=1e-44).log().clamp(min=-100)  # (N, 1)
-    log_1_minus_p = (1 - Y_pred).clamp(min=1e-44).log().clamp(min=-100)  # (N, 1)
+    log_p = Y_pred.log().clamp(min=-100)  # (N, 1)
+    log_1_minus_p = (1 - Y_pred).log().clamp(min=-100)  # (N, 1)
     return -(Y * log_p + (1 - Y) * log_1_minus_p).mean()
 
 
-# Each loss's gradient with respect to A3, the sum that the output's sigmoid takes: where
+# Each loss's gradient with respect to A, the sum that the output's sigmoid takes: where
 # backprop() starts. N is the number of examples (none: no division by 0).
-def squared_error_dA3(Y_pred: Tensor, Y: Tensor) -> Tensor:
+def squared_error_dA(Y_pred: Tensor, Y: Tensor) -> Tensor:
     # each example's share of the mean, then sigmoid' = Y_pred (1 - Y_pred): small
     # wherever Y_pred is near 0 or 1, so a sure but wrong output learns slowly
     dY_pred = 2 / (Y.shape[-2] * Y.shape[-1] or 1) * (Y_pred - Y)  # (N, 1)
     return dY_pred * (1 - Y_pred) * Y_pred  # (N, 1)
 
 
-def cross_entropy_dA3(Y_pred: Tensor, Y: Tensor) -> Tensor:
+def cross_entropy_dA(Y_pred: Tensor, Y: Tensor) -> Tensor:
     # the log's 1 / (Y_pred (1 - Y_pred)) cancels sigmoid': the exact gradient, as in
-    # binary_cross_entropy_with_logits. Autograd through the clamped logs gives 0 where
-    # float32 rounds Y_pred to exactly 0 or 1.
+    # binary_cross_entropy_with_logits, even where float32 rounds Y_pred to 0 or 1
     return (Y_pred - Y) / (Y.shape[-2] * Y.shape[-1] or 1)  # (N, 1)
 
 
-LOSSES = {"mse": (mean_squared_error, squared_error_dA3),
-          "bce": (binary_cross_entropy, cross_entropy_dA3)}  # fmt: skip
+class Loss(NamedTuple):
+    value: LossFunction  # what a report measures
+    autograd: LossFunction  # what autograd differentiates: torch's own
+    dA: LossFunction  # its gradient where backprop() starts
+
+
+# torch's binary_cross_entropy has a backward of its own: (Y_pred - Y) divided by
+# max(Y_pred (1 - Y_pred), 1e-12), which autograd through the formula above is not.
+LOSSES = {"mse": Loss(mean_squared_error, mean_squared_error, squared_error_dA),
+          "bce": Loss(binary_cross_entropy, F.binary_cross_entropy, cross_entropy_dA)}  # fmt: skip
 # The hidden layers' non-linearity, and its derivative in terms of its output Z, written
 # over Z in place: backprop() needs Z no more, and a pass over memory costs the most.
 Activation = tuple[Function, Function]
@@ -160,51 +238,31 @@ ACTIVATIONS: dict[str, Activation] = {
     "tanh": (torch.tanh, lambda Z: Z.square_().neg_().add_(1)),  # 1 - Z^2
     "sigmoid": (torch.sigmoid, lambda Z: Z.sub_(Z.square())),  # Z (1 - Z)
 }
-# How the weights are drawn: the post's standard normal times a scale of (fan_in,
-# fan_out), as torch.nn.init's kaiming_normal_ and xavier_normal_ draw them.
-INITS: dict[str, Callable[[int, int], float]] = {
-    "normal": lambda fan_in, fan_out: 1.0,
-    "kaiming": lambda fan_in, fan_out: math.sqrt(2 / fan_in),
-    "xavier": lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)),
-}
-
-
-def scaled(params: Params, scale: Callable[[int, int], float]) -> Params:
-    """The same draws, each weight W (fan_in, fan_out) times scale(fan_in, fan_out)."""
-    with torch.no_grad():
-        for W in params[::2]:
-            W *= scale(*W.shape)
-    return params
 
 
 def backprop(
-    params: Params, X: Tensor, Y: Tensor, dA3_of: Loss = squared_error_dA3,
-    activation: Activation = ACTIVATIONS["relu"],
+    params: Params, X: Tensor, Y: Tensor, dA_of: LossFunction = squared_error_dA,
+    activation: Activation = ACTIVATIONS["relu"], product: Callable = rows,
 ) -> Params:  # fmt: skip
     """The gradients of the loss by the chain rule, by hand, as autograd gives them:
-    [dW1 (2, 10), db1 (10,), ..., db3 (1,)] for X (N, 2), Y (N, 1) and the loss whose
-    dLoss/dA3 is dA3_of(Y_pred, Y). dT stands for dLoss/dT, shaped as T. With a leading
-    dimension on every tensor, it serves a stack of networks too."""
-    W1, b1, W2, b2, W3, b3 = params
+    [dW1, db1, ..., dWL, dbL], each shaped as its parameter, for X (N, F), Y (N, 1) and
+    the loss whose dLoss/dA at the output is dA_of(Y_pred, Y). dT stands for dLoss/dT.
+    Any depth, either layout, a stack of networks too: the order is what matters."""
     g, g_prime = activation
-    # forward_pass again, keeping each layer's output Z
-    Z1 = g(X @ W1 + b1)  # (N, 2) @ (2, 10) -> (N, 10)
-    Z2 = g(Z1 @ W2 + b2)  # (N, 10) @ (10, 5) -> (N, 5)
-    Y_pred = torch.sigmoid(Z2 @ W3 + b3)  # (N, 5) @ (5, 1) -> (N, 1)
-    dA3 = dA3_of(Y_pred, Y)  # (N, 1)
-    # A3 = Z2 @ W3 + b3: a weight's gradient is its input, transposed, @ dA3 ...
-    dW3 = Z2.mT @ dA3  # (5, N) @ (N, 1) -> (5, 1)
-    # ... b3 was broadcast to every row (the post's footnote), so, run backwards, its
-    # gradient sums theirs back to its shape
-    db3 = dA3.sum_to_size(b3.shape)  # (N, 1) -> (1,)
-    # back through the weights, then through the activation: relu' is 1 where it is on
-    dA2 = (dA3 @ W3.mT).mul_(g_prime(Z2))  # (N, 1) @ (1, 5) -> (N, 5)
-    dW2 = Z1.mT @ dA2  # (10, N) @ (N, 5) -> (10, 5)
-    db2 = dA2.sum_to_size(b2.shape)  # (N, 5) -> (5,)
-    dA1 = (dA2 @ W2.mT).mul_(g_prime(Z1))  # (N, 5) @ (5, 10) -> (N, 10)
-    dW1 = X.mT @ dA1  # (2, N) @ (N, 10) -> (2, 10)
-    db1 = dA1.sum_to_size(b1.shape)  # (N, 10) -> (10,)
-    return [dW1, db1, dW2, db2, dW3, db3]
+    Z = layers(params, X, g, product)  # [X, Z1, ..., Y_pred]: the forward pass, kept
+    dA = dA_of(Z[-1], Y)  # (N, 1)
+    grads: Params = []
+    for k in range(len(params) // 2, 0, -1):  # from the last layer to the first
+        W, b = params[2 * k - 2 : 2 * k]  # layer k: A = Z[k - 1] @ W + b
+        # a weight's gradient is its input, transposed, @ dA; b was broadcast to every
+        # row (the post's footnote), so, run backwards, its gradient sums theirs
+        dW = product(Z[k - 1].mT, dA)  # (fan_in, N) @ (N, fan_out) -> (fan_in, fan_out)
+        grads[:0] = [dW, dA.sum_to_size(b.shape)]  # (N, fan_out) -> (fan_out,)
+        if k > 1:  # back through W, then through g: relu' is 1 where it is on
+            dA = product(dA, W.mT).mul_(
+                g_prime(Z[k - 1])
+            )  # (N, fan_out) -> (N, fan_in)
+    return grads
 
 
 def fit_by_hand(
@@ -218,57 +276,34 @@ def fit_by_hand(
                 p -= lr * grad
 
 
-# The post's exercise: examples as columns. Every tensor is the transpose of the rows
-# layout's: X (2, N), W1 (H1, 2), b1 (H1, 1), ..., and each product turns round.
+# The post's exercise, solved: examples as columns, the post's network written out.
 
 
-def forward_columns(
-    params: Params, X: Tensor, activation: Function = torch.relu
-) -> Tensor:
-    """forward_pass with examples as columns: X (2, N) -> Y_pred (1, N)."""
+def forward_columns(params: Params, X: Tensor) -> Tensor:
+    """forward_pass with examples as columns: X (2, N) -> Y_pred (1, N), W1 (10, 2),
+    b1 (10, 1), ..., every tensor the transpose of the post's."""
     W1, b1, W2, b2, W3, b3 = params
-    Z1 = activation(W1 @ X + b1)  # (10, 2) @ (2, N) -> (10, N), b1 added to each column
-    Z2 = activation(W2 @ Z1 + b2)  # (5, 10) @ (10, N) -> (5, N)
+    Z1 = torch.relu(W1 @ X + b1)  # (10, 2) @ (2, N) -> (10, N), b1 added to each column
+    Z2 = torch.relu(W2 @ Z1 + b2)  # (5, 10) @ (10, N) -> (5, N)
     Z3 = torch.sigmoid(W3 @ Z2 + b3)  # (1, 5) @ (5, N) -> (1, N)
     return Z3
 
 
-def backprop_columns(
-    params: Params, X: Tensor, Y: Tensor, dA3_of: Loss = squared_error_dA3,
-    activation: Activation = ACTIVATIONS["relu"],
-) -> Params:  # fmt: skip
-    """backprop() with examples as columns: X (2, N), Y (1, N) -> [dW1 (10, 2), ...]."""
-    W1, b1, W2, b2, W3, b3 = params
-    g, g_prime = activation
-    Z1 = g(W1 @ X + b1)  # (10, 2) @ (2, N) -> (10, N)
-    Z2 = g(W2 @ Z1 + b2)  # (5, 10) @ (10, N) -> (5, N)
-    dA3 = dA3_of(torch.sigmoid(W3 @ Z2 + b3), Y)  # (1, 5) @ (5, N) -> (1, N)
-    dW3 = dA3 @ Z2.mT  # (1, N) @ (N, 5) -> (1, 5)
-    db3 = dA3.sum_to_size(b3.shape)  # (1, N) -> (1, 1)
-    dA2 = (W3.mT @ dA3).mul_(g_prime(Z2))  # (5, 1) @ (1, N) -> (5, N)
-    dW2 = dA2 @ Z1.mT  # (5, N) @ (N, 10) -> (5, 10)
-    db2 = dA2.sum_to_size(b2.shape)  # (5, N) -> (5, 1)
-    dA1 = (W2.mT @ dA2).mul_(g_prime(Z1))  # (10, 5) @ (5, N) -> (10, N)
-    dW1 = dA1 @ X.mT  # (10, N) @ (N, 2) -> (10, 2)
-    db1 = dA1.sum_to_size(b1.shape)  # (10, N) -> (10, 1)
-    return [dW1, db1, dW2, db2, dW3, db3]
+# What the post's figures are measured against, and a map of what the network learned.
 
 
-LAYOUTS = {"rows": (forward_pass, backprop), "columns": (forward_columns, backprop_columns)}  # fmt: skip
-
-
-def assess(params: Params, data: Data, loss: Loss, activation: Activation) -> dict:
-    """What the post's figures are measured against: the training loss, the best constant
-    output (the train set's share inside), "outside" always, and the dead neurons."""
+def assess(
+    params: Params, data: Data, loss: LossFunction, activation: Activation
+) -> dict:
+    """The training loss, the best constant output (the train set's share inside),
+    "outside" always, and each hidden layer's dead neurons."""
     X_train, Y_train, _, Y_dev = data
-    W1, b1, W2, b2, _, _ = params
     g, g_prime = activation
     with torch.no_grad():
-        train_loss = loss(forward_pass(params, X_train, g), Y_train)
+        Z = layers(params, X_train, g)  # [X, Z1, ..., Y_pred]
+        train_loss = loss(Z[-1], Y_train)
         share = Y_train.mean()  # the constant that minimises the squared error
-        Z1 = g(X_train @ W1 + b1)  # (n_train, H1), as in forward_pass
-        Z2 = g(Z1 @ W2 + b2)  # (n_train, H2)
-        dead = [int((g_prime(Z) == 0).all(0).sum()) for Z in (Z1, Z2)]  # no gradient
+        dead = [int((g_prime(Zk) == 0).all(0).sum()) for Zk in Z[1:-1]]  # no gradient
     return {
         "train_loss": train_loss.item(), "constant_output": share.item(),
         "constant_train_loss": loss(share.expand_as(Y_train), Y_train).item(),
@@ -277,7 +312,10 @@ def assess(params: Params, data: Data, loss: Loss, activation: Activation) -> di
     }  # fmt: skip
 
 
-def decision_map(params: Params, points: list, activation: Function = torch.relu) -> list:  # fmt: skip
+def decision_map(
+    params: Params, points: list, forward: Forward = forward_pass,
+    features: Function = plain,
+) -> list[str]:  # fmt: skip
     """What the network says of [-1.5, 1.5]^2, as 25 lines of 49 cells: '#' inside, '.'
     outside, 'o' on the true unit circle, 'X' on each of `points`. A terminal's
     characters are twice as tall as wide, so columns are half as far apart."""
@@ -287,7 +325,7 @@ def decision_map(params: Params, points: list, activation: Function = torch.relu
     )  # each (rows, cols)
     cells = torch.stack([x, y], dim=-1).reshape(-1, 2)  # (rows * cols, 2)
     with torch.no_grad():
-        Y_pred = forward_pass(params, cells.to(params[0].device), activation)
+        Y_pred = forward(params, features(cells).to(params[0].device))
     inside = (Y_pred > 0.5).view(rows, cols).tolist()  # one read from the device
     grid = [["#" if cell else "." for cell in row] for row in inside]
 
@@ -321,45 +359,54 @@ class Diverged(RunError):
 
 class Choice(NamedTuple):  # what a comparison varies, at the post's values
     lr: float = 0.5
-    hidden: Widths = (10, 5)
+    hidden: tuple[int, ...] = (10, 5)  # the hidden layers' widths
     activation: str = "relu"
     init: str = "normal"
+    features: str = "plain"
+
+
+def widths(choice: Choice) -> list[int]:
+    """The network's widths: its inputs, its hidden layers', its one output."""
+    inputs = FEATURES[choice.features](torch.zeros(1, 2)).shape[1]
+    return [inputs, *choice.hidden, 1]
 
 
 def prepare(seed: int, args: Namespace, choice: Choice) -> tuple[Data, Params]:
     """A run's data and initial network, drawn in the post's order on the CPU and only
     then moved to the device, so that every device starts from the same numbers."""
     generator = torch.Generator().manual_seed(seed)
-    data = generate_datasets(generator, args.samples)
-    for name, X in [("train", data[0]), ("dev", data[2])]:
+    X_train, Y_train, X_dev, Y_dev = generate_datasets(generator, args.samples)
+    for name, X in [("train", X_train), ("dev", X_dev)]:
         if len(X) == 0:
             raise RunError(f"--samples {args.samples} leaves the {name} set empty")
-    params = scaled(init_network(generator, choice.hidden), INITS[choice.init])
-    X_train, Y_train, X_dev, Y_dev = (T.to(args.device) for T in data)
-    return (X_train, Y_train, X_dev, Y_dev), [
-        p.detach().to(args.device) for p in params
-    ]
+    params = init_layers(generator, widths(choice), choice.init)
+    features = FEATURES[choice.features]
+    data = (features(X_train), Y_train, features(X_dev), Y_dev)
+    return tuple(T.to(args.device) for T in data), [p.to(args.device) for p in params]
 
 
 def trainer(
     params: Params, X: Tensor, Y: Tensor, args: Namespace, choice: Choice,
-    losses: tuple[Loss, Loss], layout: str = "rows",
+    loss: Loss, product: Callable = rows,
 ) -> Callable[[int], None]:  # fmt: skip
     """fit() or fit_by_hand(), bound to all but the epochs: training goes a stretch at a
     time, read from the device only in between."""
-    (forward, gradients), g = LAYOUTS[layout], ACTIVATIONS[choice.activation]
+    g = ACTIVATIONS[choice.activation]
     if args.backprop == "manual":
-        by_hand = lambda p, X, Y: gradients(p, X, Y, losses[1], g)
-        return lambda epochs: fit_by_hand(params, X, Y, epochs, choice.lr, by_hand)
+        by_hand = partial(backprop, dA_of=loss.dA, activation=g, product=product)
+        return partial(fit_by_hand, params, X, Y, lr=choice.lr, gradients=by_hand)
     for p in params:
         p.requires_grad_(True)
-    with_g = lambda p, X: forward(p, X, g[0])
-    return lambda epochs: fit(params, X, Y, epochs, choice.lr, with_g, losses[0])
+    forward = partial(network, g=g[0], product=product)
+    return partial(fit, params, X, Y, lr=choice.lr, forward=forward, loss=loss.autograd)
 
 
 def stops(epochs: int, *every: int) -> Iterator[int]:
-    """The epochs at which training pauses: each multiple of an `every`, and the last."""
+    """The epochs at which training pauses: each multiple of an `every`, and the last
+    (epoch 0 when there are none, to see the untrained network)."""
     done = 0
+    if epochs == 0:
+        yield 0
     while done < epochs:
         done = min([epochs] + [done - done % e + e for e in every if e])
         yield done
@@ -374,8 +421,9 @@ def finish(
     params: Params, data: Data, ran: int, args: Namespace, choice: Choice
 ) -> dict:
     """A run's figures once trained for `ran` epochs; Diverged if they are not finite."""
-    loss, g = LOSSES[args.loss][0], ACTIVATIONS[choice.activation]
-    r = evaluate(params, *data[2:], loss, g[0]) | assess(params, data, loss, g)
+    loss, g = LOSSES[args.loss].value, ACTIVATIONS[choice.activation]
+    forward = partial(network, g=g[0])
+    r = evaluate(params, *data[2:], forward, loss) | assess(params, data, loss, g)
     if not (math.isfinite(r["dev_loss"] + r["train_loss"]) and all_finite(params)):
         raise Diverged(f"training diverged by epoch {ran}")
     for k in ("dev_loss", "train_loss", "constant_train_loss", "constant_dev_loss"):
@@ -393,7 +441,7 @@ def finish(
 def settings(args: Namespace, seed: int, choice: Choice) -> dict:
     """What a run was asked to do, as its results name it."""
     device = str(torch.empty(0, device=args.device).device)  # "cuda:0", not "cuda"
-    chosen = dict(zip(SEVERAL, choice)) | {"hidden": list(choice.hidden)}
+    chosen = choice._asdict() | {"hidden": list(choice.hidden)}
     asked = {k: getattr(args, k) for k in ("epochs", "samples", "loss", "backprop")}
     return {"seed": seed} | chosen | {"device": device} | asked
 
@@ -401,8 +449,9 @@ def settings(args: Namespace, seed: int, choice: Choice) -> dict:
 def run(args: Namespace, choice: Choice) -> dict:
     """The run of --seed, as the post's listing computes it; --log-every N, on stderr."""
     data, params = prepare(args.seed, args, choice)
-    loss, g = LOSSES[args.loss][0], ACTIVATIONS[choice.activation][0]
-    train = trainer(params, *data[:2], args, choice, LOSSES[args.loss])
+    loss, g = LOSSES[args.loss], ACTIVATIONS[choice.activation][0]
+    forward = partial(network, g=g)
+    train = trainer(params, *data[:2], args, choice, loss)
     history: list[list[float]] = []  # [epoch, train_loss, dev_loss] as logged
     ran, start = 0, time.perf_counter()
     for epoch in stops(args.epochs, 100, args.log_every):
@@ -410,10 +459,9 @@ def run(args: Namespace, choice: Choice) -> dict:
         ran = epoch
         if args.log_every and (epoch % args.log_every == 0 or epoch == args.epochs):
             with torch.no_grad():  # both losses, read only where a log asks for them
-                Ls = [
-                    loss(forward_pass(params, X, g), Y) for X, Y in [data[:2], data[2:]]
-                ]
-            history.append([epoch, *(L + 0.0 for L in torch.stack(Ls).tolist())])
+                sets = [data[:2], data[2:]]
+                Ls = torch.stack([loss.value(forward(params, X), Y) for X, Y in sets])
+            history.append([epoch, *(L + 0.0 for L in Ls.tolist())])
             tell(LOG.format(epoch, *history[-1][1:], width=len(str(args.epochs))))
             if not all(map(math.isfinite, history[-1])):
                 break
@@ -425,7 +473,8 @@ def run(args: Namespace, choice: Choice) -> dict:
     result |= {"fit_seconds": seconds, "loss_history": history}
     if args.boundary:
         mistakes = result["false_positive_samples"] + result["false_negative_samples"]
-        result["boundary"] = decision_map(params, mistakes, g)
+        features = FEATURES[choice.features]
+        result["boundary"] = decision_map(params, mistakes, forward, features)
     return result
 
 
@@ -443,26 +492,30 @@ def train_together(
     the sum of each one's own mean loss, so that each one's gradient is its own: their
     parameters, and when each was seen not finite (else the epochs run)."""
     layout = layout or ("columns" if args.device.type == "cpu" else "rows")  # faster
-    loss, dA3_of = LOSSES[args.loss]
+    loss = LOSSES[args.loss]
     pad = torch.nn.utils.rnn.pad_sequence  # train sets differ in length: pad with 0
-    X = pad([data[0] for data, _ in runs], batch_first=True)  # (S, n, 2), n the most
+    X = pad([data[0] for data, _ in runs], batch_first=True)  # (S, n, F), n the most
     Y = pad([data[1] for data, _ in runs], batch_first=True)  # (S, n, 1)
     mask = pad([torch.ones_like(data[1]) for data, _ in runs], batch_first=True)
     scale = X.shape[1] / mask.sum((1, 2))  # (S,): n / each one's count of points
-    # W1 (S, 2, H1), b1 (S, 1, H1), ...: a bias as a row, to broadcast as in the post
+    # W1 (S, F, H1), b1 (S, 1, H1), ...: a bias as a row, to broadcast as in the post
     shapes, nets = [p.shape for p in runs[0][1]], zip(*[net for _, net in runs])
     params = [torch.stack([p.view(-1, p.shape[-1]) for p in ps]) for ps in nets]
-    if layout == "columns":  # each of them transposed: X (S, 2, n), b1 (S, H1, 1), ...
+    if layout == "columns":  # each of them transposed: X (S, F, n), b1 (S, H1, 1), ...
         X, Y, mask, *params = [T.mT.contiguous() for T in (X, Y, mask, *params)]
     weight = mask * scale[:, None, None]  # 0 on the padding, n / count elsewhere
 
     def stacked_loss(Y_pred: Tensor, Y: Tensor) -> Tensor:
         # 0 in both on the padding (Y is padded with 0), which so adds 0 to each
         # network's mean over n points; the scale makes that its mean over its own
-        return torch.vmap(loss)(Y_pred * mask, Y) @ scale  # (S,) @ (S,) -> ()
+        return torch.vmap(loss.autograd)(Y_pred * mask, Y) @ scale  # (S,) -> ()
 
-    stacked_dA3 = lambda Y_pred, Y: dA3_of(Y_pred, Y) * weight
-    train = trainer(params, X, Y, args, choice, (stacked_loss, stacked_dA3), layout)
+    def stacked_dA(Y_pred: Tensor, Y: Tensor) -> Tensor:
+        return loss.dA(Y_pred, Y) * weight
+
+    stacked = Loss(loss.value, stacked_loss, stacked_dA)
+    product = columns if layout == "columns" else rows
+    train = trainer(params, X, Y, args, choice, stacked, product)
     seen: list[int | None] = [None] * len(runs)
     ran = 0
     for epoch in stops(args.epochs, 100):
@@ -482,26 +535,38 @@ def train_together(
     return nets, [s or ran for s in seen]
 
 
-def network_bytes(samples: int, hidden: Widths) -> int:
+def network_bytes(samples: int, widths: list[int]) -> int:
     """A stacked network's bytes: data, mask, activations and their gradients, and four
     times its parameters (its own, the stack's, their gradients and updates)."""
-    H1, H2 = hidden
-    parameters = (2 + 1) * H1 + (H1 + 1) * H2 + H2 + 1
-    return 4 * (samples * (8 + 4 * (H1 + H2)) + 4 * parameters)
+    hidden = sum(widths[1:-1])
+    parameters = sum(
+        (fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(widths)
+    )
+    return 4 * (samples * (widths[0] + 6 + 4 * hidden) + 4 * parameters)
 
 
-def group_size(args: Namespace, hidden: Widths) -> int:
+def memory(device: torch.device) -> int:
+    """The bytes of memory on `device`: a GPU's, or this machine's (unknown: no limit)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[1]
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no such call here (Windows)
+        return 2**62
+
+
+def group_size(args: Namespace, widths: list[int]) -> int:
     """How many networks fit in 1/4 GiB, or half a GPU's free memory (maybe 0)."""
     cuda = args.device.type == "cuda"
     room = torch.cuda.mem_get_info(args.device)[0] // 2 if cuda else 2**28
-    return room // network_bytes(args.samples, hidden)
+    return room // network_bytes(args.samples, widths)
 
 
 def sweep(args: Namespace, choice: Choice) -> Iterator[list[dict]]:
     """Seeds --seed, --seed + 1, ... trained in groups: each group's rows (its single
     runs' figures, computed another way), or why a run has none."""
     seeds = range(args.seed, args.seed + args.seeds)
-    size = max(1, group_size(args, choice.hidden))  # check() refused a 0
+    size = max(1, group_size(args, widths(choice)))  # check() refused a 0
     for group in (seeds[i : i + size] for i in range(0, len(seeds), size)):
         rows, runs = {}, {}
         for seed in group:
@@ -555,7 +620,7 @@ def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
         "failed": [r["seed"] for r in runs if r.get("diverged") is False],
         "dev_loss": spread([r["dev_loss"] for r in done]),
         "mistakes": spread([r["false_positives"] + r["false_negatives"] for r in done]),
-        "dead_neurons": dead or None,  # each layer's median
+        "dead_neurons": dead,  # each hidden layer's median
         "relative_loss": {
             "train": statistics.median(train for train, _ in relative),
             "dev": statistics.median(dev for _, dev in relative),
@@ -568,16 +633,22 @@ def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
     }
 
 
-def best(choices: list[dict]) -> dict:
+def failures(s: dict) -> int:
+    """How many runs of a summary gave no good answer: learned nothing, or none at all."""
+    return sum(len(s[k]) for k in ("learned_nothing", "diverged", "failed"))
+
+
+def best(choices: list[dict]) -> dict | None:
     """The fewest failed runs, then median mistakes, then median dev loss: mistakes alone
-    would flatter a choice whose runs learn to say "outside" everywhere."""
+    would flatter a choice whose runs learn to say "outside" everywhere. None where every
+    run of every choice failed."""
 
     def score(c: dict) -> list[float]:
         s = c["summary"]
-        failed = sum(len(s[k]) for k in ("learned_nothing", "diverged", "failed"))
-        return [failed] + [s[k]["median"] if s[k] else math.inf for k in MEDIANS]
+        return [failures(s)] + [s[k]["median"] if s[k] else math.inf for k in MEDIANS]
 
-    return min(choices, key=score)
+    chosen = min(choices, key=score)
+    return chosen if failures(chosen["summary"]) < chosen["summary"]["runs"] else None
 
 
 # The command line: the report's text, parsing, main() and, last, the entry point.
@@ -588,8 +659,8 @@ MEDIANS = ("mistakes", "dev_loss")  # a comparison's best: the fewest, the lowes
 RATES = ("accuracy", "precision", "recall")
 REPORT = """
 device {device}, seed {seed}: {n_train} train points, {n_dev} dev points
-network 2-{h1}-{h2}-1: {activation} hidden layers, {init} initial weights
-fit: {epochs} epochs, lr {lr:g}, {loss} loss, {backprop} gradients{note}, {fit_seconds:.2f} s
+network {shape} on {inputs}: {hidden_layers}, {init} initial weights
+fit: {epochs} epochs, lr {lr!r}, {loss} loss, {backprop} gradients{note}, {fit_seconds:.2f} s
 dev_loss in full: {dev_loss:.10g}
 
 confusion matrix   predicted inside   predicted outside
@@ -603,11 +674,12 @@ train_loss      = {train_loss:.4f}  (the loss on the points it trained on)
 constant output = {constant_output:.4f}  (the train set's share inside, said of every \
 point): train_loss {constant_train_loss:.4f}, dev_loss {constant_dev_loss:.4f}
 always outside  = accuracy {baseline_accuracy:.2%}  (the network: {accuracy:.2%})
-dead neurons    = {d1} of {h1}, {d2} of {h2}  (no gradient at any train point)
+dead neurons    = {dead}
 over-fitting    = {overfit}
 {nothing}"""
+INPUTS = {"plain": "x1, x2", "squares": "x1, x2, x1^2, x2^2"}
 # With cross entropy the two ways to the gradients are two different training runs.
-NOTES = {"autograd": " (clamped, as torch's binary_cross_entropy)",
+NOTES = {"autograd": " (torch's binary_cross_entropy)",
          "manual": " (exact, as binary_cross_entropy_with_logits)"}  # fmt: skip
 NOTHING = "learned nothing: it gives the same answer for every dev point"
 LEGEND = "# network says inside  . outside  o true unit circle  X misclassified"
@@ -618,8 +690,8 @@ ROW = (  # of a sweep, after the seed
     "{fit_seconds:.2f} s"
 )
 COLUMNS = (  # of the comparison
-    "lr      hidden  activation  init     runs  learned nothing  diverged  no result"
-    "  mistakes: median (q1 to q3)  dev_loss median  dead neurons median"
+    "lr      hidden    activation  init     features  runs  learned nothing  diverged"
+    "  no result  mistakes: median (q1 to q3)  dev_loss median  dead neurons median"
 )
 OOM = "out of memory|can't allocate memory"  # what too large a --samples does
 
@@ -641,17 +713,29 @@ def overfitting(r: dict) -> str:
     return f"{train:.1%} of the constant's loss on train, {dev:.1%} on dev: {verdict}"
 
 
+def hidden_text(hidden: list[int]) -> str:
+    """The hidden layers' widths as --hidden takes them: "10,5", or "none"."""
+    return ",".join(map(str, hidden)) or "none"
+
+
 def format_report(r: dict) -> str:
     """The post's output, then the run, what it is measured against, and the map."""
     rates = [f"{k} {r[k]:.2%}" if r[k] is not None else f"{k} n/a" for k in RATES]
-    more = dict(zip(["h1", "h2", "d1", "d2"], r["hidden"] + r["dead_neurons"]))
+    shape = [len(INPUTS[r["features"]].split(", ")), *r["hidden"], 1]
+    more = {"shape": "-".join(map(str, shape)), "inputs": INPUTS[r["features"]]}
+    more["hidden_layers"] = f"{r['activation']} hidden layers" if r["hidden"] else (
+        "no hidden layer")  # fmt: skip
+    dead = [f"{d} of {h}" for d, h in zip(r["dead_neurons"], r["hidden"])]
+    more["dead"] = ", ".join(dead) + "  (no gradient at any train point)" if dead else (
+        "none: no hidden layer")  # fmt: skip
     more["note"] = NOTES[r["backprop"]] if r["loss"] == "bce" else ""
     more["nothing"] = NOTHING if r["learned_nothing"] else ""
     radii = sorted(math.hypot(*point) for k in SAMPLES for point in r[k])
     more["where"] = f"misclassified dev points: {len(radii)}"
-    if radii:  # their distances from the origin: the circle's is 1
-        span = f"{radii[0]:.4f}" + f" to {radii[-1]:.4f}" * (len(radii) > 1)
-        more["where"] += f", at {span} from the origin"
+    if len(radii) == 1:  # their distances from the origin: the circle's is 1
+        more["where"] += f", at {radii[0]:.4f} from the origin"
+    elif radii:
+        more["where"] += f", at {radii[0]:.4f} to {radii[-1]:.4f} from the origin"
     text = REPORT.format(**r, **more, rates="   ".join(rates), overfit=overfitting(r))
     lines = [post_output(r), *text.rstrip("\n").split("\n")]
     if "boundary" in r:
@@ -662,10 +746,12 @@ def format_report(r: dict) -> str:
 
 def format_row(r: dict, choice: bool = False) -> str:
     """One line of a sweep: a run's seed (and choice) and figures, or why it has none."""
-    row = f"lr {r['lr']:g}  hidden {r['hidden'][0]},{r['hidden'][1]}  " * choice
-    row += f"{r['activation']}  {r['init']}  " * choice
+    row = ""
+    if choice:
+        row = f"lr {r['lr']!r}  hidden {hidden_text(r['hidden'])}  {r['activation']}  "
+        row += f"{r['init']}  {r['features']}  "
     row += f"seed {r['seed']}  " + (r["error"] if "error" in r else ROW.format(**r))
-    return row + "  learned nothing" * r.get("learned_nothing", False)
+    return row + ("  learned nothing" if r.get("learned_nothing") else "")
 
 
 def format_summary(s: dict) -> str:
@@ -688,13 +774,19 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
+def flags_of(c: dict) -> str:
+    """The flags that ask for a choice."""
+    return (f"--lr {c['lr']!r} --hidden {hidden_text(c['hidden'])} --activation "
+            f"{c['activation']} --init {c['init']} --features {c['features']}")  # fmt: skip
+
+
 def format_comparison(choices: list[dict]) -> str:
     """A line per choice, then the best of them."""
     lines = [COLUMNS]
     for c in choices:
         s, m = c["summary"], c["summary"]["mistakes"]
-        hidden = f"{c['hidden'][0]},{c['hidden'][1]}"
-        row = f"{c['lr']:<7g} {hidden:<7} {c['activation']:<11} {c['init']:<9}{s['runs']:>4}"
+        row = f"{c['lr']!r:<7} {hidden_text(c['hidden']):<9} {c['activation']:<11} "
+        row += f"{c['init']:<8} {c['features']:<8}{s['runs']:>6}"
         counted = [len(s[k]) for k in ("learned_nothing", "diverged", "failed")]
         row += "  {:>15}  {:>8}  {:>9}  ".format(*counted)
         if m:
@@ -703,11 +795,13 @@ def format_comparison(choices: list[dict]) -> str:
             row += f"{s['dev_loss']['median']:>15.4f}  {dead:>19}"
         lines.append(row.rstrip())
     b = best(choices)
-    flags = f"--lr {b['lr']:g} --hidden {b['hidden'][0]},{b['hidden'][1]}"
-    flags += f" --activation {b['activation']} --init {b['init']}"
-    return "\n".join(
-        [*lines, f"best, by fewest failed runs, then median mistakes: {flags}"]
-    )
+    if b is None:
+        lines.append("best: none, every run of every choice failed")
+    else:
+        lines.append(
+            f"best, by fewest failed runs, then median mistakes: {flags_of(b)}"
+        )
+    return "\n".join(lines)
 
 
 def argument(convert: Callable, good: Callable, wanted: str) -> Callable[[str], Any]:
@@ -744,18 +838,28 @@ def count(least: int) -> Callable:
     return argument(int, lambda n: n >= least, f"an integer >= {least}")
 
 
+def hidden_widths(text: str) -> tuple[int, ...]:
+    """--hidden's value: "10,5" -> (10, 5), "none" -> ()."""
+    return () if text == "none" else tuple(map(int, text.split(",")))
+
+
 SEEDS = 2**32  # torch's CPU generator reads a seed's low 32 bits: 2**32 is 0 again
 a_rate = argument(float, lambda v: 0 < v < math.inf, "a finite number > 0")
-a_pair = argument(lambda text: tuple(map(int, text.split(","))),  # "10,5" -> (10, 5)
-                  lambda widths: len(widths) == 2 and min(widths) > 0,
-                  "two widths >= 1, as 10,5")  # fmt: skip
 a_seed = argument(int, lambda n: 0 <= n < SEEDS, f"an integer from 0 to {SEEDS - 1}")
+some_widths = argument(hidden_widths, lambda widths: all(w > 0 for w in widths),
+                       "widths >= 1 joined by commas, as 10,5, or none")  # fmt: skip
 FLAGS = [  # each flag: its type (or its choices), its default (the post's), its use
     ("--epochs", count(0), 1000, "steps of gradient descent"),
     ("--lr", a_rate, [0.5], "learning rate; several compare"),
-    ("--hidden", a_pair, [(10, 5)], "H1,H2: hidden layers' widths; several compare"),
+    (
+        "--hidden",
+        some_widths,
+        [(10, 5)],
+        "hidden layers' widths, or none; several compare",
+    ),
     ("--activation", [*ACTIVATIONS], ["relu"], "hidden layers'; several compare"),
     ("--init", [*INITS], ["normal"], "how weights are drawn; several compare"),
+    ("--features", [*FEATURES], ["plain"], "inputs: x1, x2, or with their squares"),
     ("--seed", a_seed, 1337, "seed of the one generator of data and weights"),
     ("--seeds", count(1), 1, "N: run seeds --seed to --seed + N - 1, all at once"),
     ("--samples", count(1), 10000, "points drawn, split 80:20 into train and dev"),
@@ -780,7 +884,8 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(description=__doc__, formatter_class=raw)
     for flag, kind, default, use in FLAGS:
         many, choices = isinstance(default, list), isinstance(kind, list)
-        shown = str(default[0] if many else default).replace(" ", "").strip("()")
+        shown = default[0] if many else default
+        shown = hidden_text(shown) if flag == "--hidden" else shown
         options = {"choices": kind} if choices else {"type": kind}
         options |= {"nargs": "+"} if many else {}
         options |= {"default": default, "help": f"{use} (default: {shown})"}
@@ -802,12 +907,21 @@ def check(parser: ArgumentParser, args: Namespace) -> None:
     if (last := args.seed + args.seeds - 1) >= SEEDS:
         parser.error(f"--seeds {args.seeds} from --seed {args.seed} ends at {last}, "
                      f"past torch's last seed, {SEEDS - 1}")  # fmt: skip
-    for H1, H2 in args.hidden:  # by arithmetic: beyond any machine, or a sweep's group
-        need = network_bytes(args.samples, (H1, H2))
-        if need > 2**50 or (runs > 1 and not group_size(args, (H1, H2))):
-            where = "memory" if need > 2**50 else "a group of a sweep"
-            parser.error(f"--samples {args.samples}, --hidden {H1},{H2}: one network "
-                         f"needs {need / 2**20:.0f} MiB, too much for {where}")  # fmt: skip
+    room = memory(args.device)  # by arithmetic, before anything runs
+    where = f"the {room / 2**30:.0f} GiB of {args.device.type} memory"
+    for hidden, features in itertools.product(args.hidden, args.features):
+        shape = widths(Choice(hidden=hidden, features=features))
+        if (weights := network_bytes(0, shape)) > room:
+            parser.error(f"--hidden {hidden_text(hidden)}: the weights need "
+                         f"{weights / 2**30:.0f} GiB, more than {where}")  # fmt: skip
+        if (need := network_bytes(args.samples, shape)) > room:
+            parser.error(f"--samples {args.samples}: a network of --hidden "
+                         f"{hidden_text(hidden)} needs {need / 2**30:.0f} GiB, more "
+                         f"than {where}")  # fmt: skip
+        if runs > 1 and not group_size(args, shape):
+            parser.error(f"--samples {args.samples}, --hidden {hidden_text(hidden)}: "
+                         f"one network needs {need / 2**20:.0f} MiB, too much for a "
+                         "group of a sweep")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -820,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
         # spin waiting for each other, tens of times slower.
         torch.set_num_threads(1)
     chosen = itertools.product(*(getattr(args, name) for name in SEVERAL))
-    choices = [Choice(*choice) for choice in chosen]
+    choices = [Choice(**dict(zip(SEVERAL, choice))) for choice in chosen]
     try:
         if len(choices) == 1 and args.seeds == 1:
             result = run(args, choices[0])
@@ -828,7 +942,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             compare(args, choices)
     except Diverged as error:
-        parser.error(f"{error}; try a smaller --lr than {args.lr[0]:g}")
+        parser.error(f"{error}; try a smaller --lr than {min(args.lr)!r}")
     except RunError as error:
         parser.error(str(error))
     except (MemoryError, RuntimeError) as error:
@@ -856,13 +970,14 @@ def compare(args: Namespace, choices: list[Choice]) -> None:
             raise
         interrupted = True
     if not interrupted and all("error" in r for r in runs):  # as a single such run
-        raise RunError(
+        failed = Diverged if all(r["diverged"] for r in runs) else RunError
+        raise failed(
             f"no run gave a result: seed {runs[0]['seed']}: {runs[0]['error']}"
         )
     summaries = []
     for k, choice in enumerate(choices):  # each one's runs, as far as they got
         if mine := runs[k * args.seeds : (k + 1) * args.seeds]:
-            named = dict(zip(SEVERAL, choice)) | {"hidden": list(choice.hidden)}
+            named = choice._asdict() | {"hidden": list(choice.hidden)}
             summaries.append(named | {"summary": summarize(mine, args.seed)})
     if len(choices) == 1:
         result = {"runs": runs, "summary": summaries[0]["summary"]}
@@ -877,6 +992,8 @@ def compare(args: Namespace, choices: list[Choice]) -> None:
 
 def out(text: str) -> None:
     """The output (the report, the JSON, a sweep's rows), on stdout as it comes."""
+    if sys.stdout is None:  # started with stdout closed (>&-): a write that fails
+        raise OSError(errno.EBADF, "stdout is closed")
     print(text, flush=True)
 
 
@@ -885,29 +1002,43 @@ def dumps(result: dict) -> str:  # strictly: a NaN in a result is a bug, not a f
 
 
 def tell(text: str) -> None:
-    """A line for whoever watches (a log, a sweep's rows beside --json), on stderr."""
-    print(text, file=sys.stderr)
+    """A line for whoever watches (a log, a sweep's rows beside --json), on stderr;
+    nowhere if stderr is closed (print would write it to stdout)."""
+    if sys.stderr is not None:
+        print(text, file=sys.stderr)
 
 
 def progress(text: str) -> None:
     """On a terminal, a line on stderr that says how far a sweep is ("" clears it)."""
-    if sys.stderr.isatty():
+    if sys.stderr is not None and sys.stderr.isatty():
         print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
+
+
+def last_word(message: str) -> None:
+    """An error's one line on stderr, where it can still be written."""
+    if sys.stderr is None:  # closed: nothing can be said (print would use stdout)
+        return
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except OSError:  # full: point it at nothing, so that Python's last flush is quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
 
 
 if __name__ == "__main__":
     try:
         status = main()
-        sys.stdout.flush()  # a closed pipe or a full disk shows here, if not before
+        if sys.stdout is not None:
+            sys.stdout.flush()  # a closed pipe or a full disk shows here, if not before
     except OSError as error:  # a closed pipe (| head) quietly, as the signal module's
         # "Note on SIGPIPE" shows: Python flushes stdout once more as it leaves, so
         # point stdout at nothing first
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if sys.stdout is not None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         status = 1 if isinstance(error, BrokenPipeError) else 2
         if status == 2:  # a full disk, say
             message = f"error: cannot write the output: {error.strerror}"
-            print(f"{os.path.basename(sys.argv[0])}: {message}", file=sys.stderr)
+            last_word(f"{os.path.basename(sys.argv[0])}: {message}")
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        last_word("interrupted")
         status = 130  # 128 + SIGINT, as a shell says
     sys.exit(status)

@@ -2,7 +2,9 @@
 
 import argparse
 import contextlib
+import inspect
 import io
+import itertools
 import json
 import math
 import re
@@ -11,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +141,7 @@ LISTING_LOSSES = {
 # The hidden layers' functions, and the scale of a weight of fan_in rows, fan_out columns.
 LISTING_ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 LISTING_SCALES = {
+    "zeros": lambda fan_in, fan_out: 0.0,
     "normal": lambda fan_in, fan_out: 1.0,
     "kaiming": lambda fan_in, fan_out: math.sqrt(2 / fan_in),
     "xavier": lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)),
@@ -150,44 +154,58 @@ def post_listing(
     epochs: int = 1000,
     lr: float = 0.5,
     loss: str = "mse",
-    hidden: tuple[int, int] = (10, 5),
+    hidden: tuple[int, ...] = (10, 5),
     activation: str = "relu",
     init: str = "normal",
+    features: str = "plain",
 ) -> dict:
     """The post's listing, written out again here in its own loop and sharing no code
     with the script: on any machine, the script must compute exactly what this does.
     `loss` swaps the post's loss for one of torch's cross entropies, `activation` its
-    ReLU, `init` its standard normal for the same draws times a scale."""
+    ReLU, `init` its standard normal for the same draws times a scale (or zero),
+    `hidden` its two layers for any number, `features` its inputs for x1, x2, x1^2,
+    x2^2. Weights are drawn layer by layer, as the post draws its three."""
     loss_of_logit, g = LISTING_LOSSES[loss], LISTING_ACTIVATIONS[activation]
     gen = torch.Generator().manual_seed(seed)
     X = torch.rand(samples, 2, generator=gen) * 10 - 5
     Y = (X[:, 0] ** 2 + X[:, 1] ** 2 < 1).float().unsqueeze(1)
     P = torch.rand(samples, generator=gen)
     X_train, Y_train, X_dev, Y_dev = X[P < 0.8], Y[P < 0.8], X[P >= 0.8], Y[P >= 0.8]
-    H1, H2 = hidden
-    W1, W2, W3 = (
-        (torch.randn(i, o, generator=gen) * LISTING_SCALES[init](i, o)).requires_grad_()
-        for i, o in [(2, H1), (H1, H2), (H2, 1)]
-    )
-    b1 = torch.zeros(H1, requires_grad=True)
-    b2 = torch.zeros(H2, requires_grad=True)
-    b3 = torch.zeros(1, requires_grad=True)
+    inputs_of = {"plain": lambda X: X, "squares": lambda X: torch.cat([X, X * X], 1)}
+    inputs = inputs_of[features]
+    sizes = [2 if features == "plain" else 4, *hidden, 1]
+    params = []
+    for i, o in itertools.pairwise(sizes):
+        W = torch.randn(i, o, generator=gen) * LISTING_SCALES[init](i, o)
+        params += [W.requires_grad_(), torch.zeros(o, requires_grad=True)]
+
+    def hidden_outputs(X: torch.Tensor) -> list[torch.Tensor]:
+        h, outputs = inputs(X), []
+        for W, b in zip(params[:-2:2], params[1:-2:2]):
+            h = g(h @ W + b)
+            outputs.append(h)
+        return outputs
 
     def logit(X: torch.Tensor) -> torch.Tensor:
-        h1 = g(X @ W1 + b1)
-        h2 = g(h1 @ W2 + b2)
-        return h2 @ W3 + b3  # the network's output is its sigmoid
+        h = (hidden_outputs(X) or [inputs(X)])[-1]
+        return h @ params[-2] + params[-1]  # the network's output is its sigmoid
 
     for _ in range(epochs):
         loss_of_logit(logit(X_train), Y_train).backward()
         with torch.no_grad():
-            for p in [W1, b1, W2, b2, W3, b3]:
+            for p in params:
                 p -= lr * p.grad
                 p.grad.zero_()
     with torch.no_grad():
         train_loss = loss_of_logit(logit(X_train), Y_train)
         Y_pred = torch.sigmoid(logit(X_dev))
         dev_loss = loss_of_logit(logit(X_dev), Y_dev)
+        # dead: its derivative 0 at every train point (relu 0; tanh +-1; sigmoid 0, 1)
+        flat = {"relu": [0.0], "tanh": [-1.0, 1.0], "sigmoid": [0.0, 1.0]}[activation]
+        dead = [
+            int(torch.isin(h, torch.tensor(flat)).all(0).sum())
+            for h in hidden_outputs(X_train)
+        ]
     said, truth = Y_pred.squeeze(1) > 0.5, Y_dev.squeeze(1) == 1
     return {
         "dev_loss": dev_loss.item(),
@@ -200,6 +218,7 @@ def post_listing(
         "n_train": len(X_train),
         "n_dev": len(X_dev),
         "train_loss": train_loss.item(),
+        "dead_neurons": dead,
     }
 
 
@@ -464,7 +483,7 @@ def autograd_gradients(
 ) -> tuple[torch.Tensor, ...]:
     """What the post's backward() would put in each p.grad."""
     params = [p.detach().requires_grad_() for p in params]
-    loss = cc.mean_squared_error(cc.forward_pass(params, X, g), Y)
+    loss = cc.mean_squared_error(cc.network(params, X, g), Y)
     return torch.autograd.grad(loss, params)
 
 
@@ -576,11 +595,11 @@ def test_manual_backprop_trains_with_backprop(monkeypatch: pytest.MonkeyPatch) -
     calls = []
     real = cc.backprop
 
-    def counted(*args: object) -> list[torch.Tensor]:
+    def counted(*args: object, **kwargs: Any) -> list[torch.Tensor]:
         calls.append(args)
-        return real(*args)
+        return real(*args, **kwargs)
 
-    monkeypatch.setitem(cc.LAYOUTS, "rows", (cc.forward_pass, counted))
+    monkeypatch.setattr(cc, "backprop", counted)
     argv = ["--device", "cpu", "--epochs", "7", "--samples", "300"]
     run_json(*argv)
     assert calls == []
@@ -629,26 +648,18 @@ def test_binary_cross_entropy_equals_torchs() -> None:
     assert ours.item() == pytest.approx((100 + 100 - math.log(0.25)) / 5)
 
 
-def test_binary_cross_entropy_has_finite_gradients_at_0_and_1() -> None:
-    Y_pred = torch.tensor([[0.0], [0.0], [1.0], [1.0], [0.25]], requires_grad=True)
-    Y = torch.tensor([[0.0], [1.0], [0.0], [1.0], [1.0]])
-    cc.binary_cross_entropy(Y_pred, Y).backward()
-    assert torch.isfinite(Y_pred.grad).all()
-    assert Y_pred.grad[4].item() == pytest.approx(-1 / 0.25 / 5)
-
-
 def bce_autograd_gradients(
     params: list[torch.Tensor], X: torch.Tensor, Y: torch.Tensor, through: str
 ) -> tuple[torch.Tensor, ...]:
     """Autograd's gradients of the cross entropy: through torch's loss on the logit
-    ("logits"), or through cc.binary_cross_entropy on the output ("output")."""
+    ("logits"), or through the script's autograd loss on the output ("output")."""
     params = [p.detach().requires_grad_() for p in params]
     W1, b1, W2, b2, W3, b3 = params
     Z3 = torch.relu(torch.relu(X @ W1 + b1) @ W2 + b2) @ W3 + b3
     if through == "logits":
         loss = F.binary_cross_entropy_with_logits(Z3, Y)
-    else:
-        loss = cc.binary_cross_entropy(torch.sigmoid(Z3), Y)
+    else:  # what --backprop autograd differentiates
+        loss = cc.LOSSES["bce"].autograd(torch.sigmoid(Z3), Y)
     return torch.autograd.grad(loss, params)
 
 
@@ -666,28 +677,34 @@ def test_backprop_of_cross_entropy_equals_autograd_with_logits(
     cases += [saturating_case(torch.float64)]
     for X, Y, *params in cases:
         X, Y, *params = (t.to(device, dtype) for t in (X, Y.round(), *params))
-        ours = cc.backprop(params, X, Y, cc.cross_entropy_dA3)
+        ours = cc.backprop(params, X, Y, cc.cross_entropy_dA)
         for grad, oracle in zip(ours, bce_autograd_gradients(params, X, Y, "logits")):
             assert torch.isfinite(grad).all()
             assert_close_to_scale(grad, oracle, rtol)
 
 
-def test_saturated_outputs_are_there_and_only_autograd_loses_them() -> None:
+def test_autograd_trains_cross_entropy_with_torchs_own_backward() -> None:
+    # torch's binary_cross_entropy divides by max(p (1 - p), 1e-12) in its backward:
+    # where float32 rounds an output to exactly 0 or 1, a sure but wrong point still
+    # pulls. Autograd through the clamped logs would give those points nothing.
     X, Y, *params = saturating_case(torch.float32)
-    Y_pred = cc.forward_pass(params, X)
+    Y_pred = cc.network(params, X)
     saturated = (Y_pred == 0) | (Y_pred == 1)
+    assert saturated.sum() > 50 and (saturated & (Y_pred != Y)).sum() > 5
+    assert cc.LOSSES["bce"].autograd is F.binary_cross_entropy
+    ours = bce_autograd_gradients(params, X, Y, "output")
+    assert all(torch.isfinite(g).all() for g in ours)
+    # at a saturated output, torch's gradient (p - y) / 1e-12, through sigmoid' = 0
+    Y_pred = Y_pred.detach().requires_grad_()
+    F.binary_cross_entropy(Y_pred, Y).backward()
     wrong = saturated & (Y_pred != Y)
-    assert saturated.sum() > 50 and wrong.sum() > 5
-    clamped = bce_autograd_gradients(params, X, Y, "output")
-    exact = cc.backprop(params, X, Y, cc.cross_entropy_dA3)
-    assert all(torch.isfinite(g).all() for g in (*clamped, *exact))
-    # the output's bias: autograd leaves out the points that are surely wrong
-    assert not torch.allclose(clamped[5], exact[5], rtol=1e-3)
-    kept = ~saturated.squeeze(1)
-    again = bce_autograd_gradients(params, X[kept], Y[kept], "output")
-    exact_kept = cc.backprop(params, X[kept], Y[kept], cc.cross_entropy_dA3)
-    for grad, oracle in zip(exact_kept, again):
-        assert_close_to_scale(grad, oracle, 1e-4)
+    assert (Y_pred.grad[wrong].abs() > 1e6).all()
+    # the formula's value is torch's, to rounding
+    assert cc.binary_cross_entropy(Y_pred, Y).item() == pytest.approx(
+        F.binary_cross_entropy(Y_pred, Y).item(), rel=1e-6
+    )
+    exact = cc.backprop(params, X, Y, cc.cross_entropy_dA)
+    assert not torch.allclose(ours[-1], exact[-1], rtol=1e-3)  # two ways, two runs
 
 
 def rounded_figures(result: dict) -> dict:
@@ -704,7 +721,8 @@ def rounded_figures(result: dict) -> dict:
     [("autograd", "bce"), ("manual", "bce_with_logits")],
 )
 @pytest.mark.parametrize(
-    "seed, samples, epochs, lr", [(1337, 10000, 200, 0.5), (11, 4000, 300, 2.0)]
+    "seed, samples, epochs, lr",
+    [(1337, 10000, 200, 0.5), (11, 4000, 300, 2.0), (1340, 800, 200, 0.5)],
 )
 def test_cross_entropy_runs_as_the_posts_loop_with_torchs_loss(
     backprop: str, listing_loss: str, seed: int, samples: int, epochs: int, lr: float
@@ -714,6 +732,15 @@ def test_cross_entropy_runs_as_the_posts_loop_with_torchs_loss(
     result = run_json("--device", "cpu", *map(str, argv))
     listing = post_listing(seed, samples, epochs, lr, listing_loss)
     assert rounded_figures(result) == rounded_figures(listing)
+    assert result["dead_neurons"] == listing["dead_neurons"]
+    if backprop == "autograd":  # torch's loss, and so its gradient: the same training
+        losses = ["dev_loss", "train_loss"]  # their value by the formula, to rounding
+        assert {k: result[k] for k in listing if k not in losses} == {
+            k: v for k, v in listing.items() if k not in losses
+        }
+        assert [result[k] for k in losses] == pytest.approx(
+            [listing[k] for k in losses]
+        )
     assert result["loss"] == "bce"
 
 
@@ -732,7 +759,7 @@ def test_report_says_which_loss_and_which_gradient(
 ) -> None:
     argv = ["--device", "cpu", "--epochs", "5", "--samples", "500", "--loss", "bce"]
     for backprop, note in [
-        ("autograd", " (clamped, as torch's binary_cross_entropy)"),
+        ("autograd", " (torch's binary_cross_entropy)"),
         ("manual", " (exact, as binary_cross_entropy_with_logits)"),
     ]:
         assert cc.main([*argv, "--backprop", backprop]) == 0
@@ -832,7 +859,9 @@ def test_epochs_0_reports_the_untrained_network() -> None:
     result = run_json("--device", "cpu", "--epochs", "0", "--log-every", "5")
     listing = post_listing(epochs=0)
     assert {key: result[key] for key in listing} == listing
-    assert result["epochs"] == 0 and result["loss_history"] == []
+    # the log, asked for, shows the untrained network's losses at epoch 0
+    assert result["epochs"] == 0
+    assert result["loss_history"] == [[0, listing["train_loss"], listing["dev_loss"]]]
 
 
 def test_auto_device_prefers_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -849,7 +878,7 @@ def test_report_prints_what_follows_the_posts_output(post_run: dict) -> None:
     assert lines[10:15] == [
         "",
         "device cpu, seed 1337: 7985 train points, 2015 dev points",
-        "network 2-10-5-1: relu hidden layers, normal initial weights",
+        "network 2-10-5-1 on x1, x2: relu hidden layers, normal initial weights",
         f"fit: 1000 epochs, lr 0.5, mse loss, autograd gradients, {seconds} s",
         f"dev_loss in full: {post_run['dev_loss']:.10g}",
     ]
@@ -974,6 +1003,7 @@ def first_dev_only_seed() -> int:
 
 NO_CUDA = torch.cuda.device_count() == 0
 SEEDS = "an integer from 0 to 4294967295"
+WIDTHS = "widths >= 1 joined by commas, as 10,5, or none"
 BAD_INPUTS = [
     # (argv, the one line's message after "error: ")
     (["--device", "nonsense"], "argument --device: no such device here: 'nonsense'"),
@@ -1008,13 +1038,14 @@ BAD_INPUTS = [
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--backprop", "sideways"], "argument --backprop: invalid choice: 'sideways'"),
     (["--activation", "gelu"], "argument --activation: invalid choice: 'gelu'"),
-    (["--init", "zeros"], "argument --init: invalid choice: 'zeros'"),
+    (["--init", "ones"], "argument --init: invalid choice: 'ones'"),
+    (["--features", "cubes"], "argument --features: invalid choice: 'cubes'"),
     (["--log-every", "often"], "argument --log-every: must be an integer >= 0"),
     (["--boundary", "yes"], "unrecognized arguments: yes"),
-    (["--hidden", "0,5"], "argument --hidden: must be two widths >= 1, as 10,5"),
-    (["--hidden", "10"], "argument --hidden: must be two widths >= 1, as 10,5"),
-    (["--hidden", "10,5,3"], "argument --hidden: must be two widths >= 1"),
-    (["--hidden", "a,b"], "argument --hidden: must be two widths >= 1"),
+    *[
+        (["--hidden", bad], f"argument --hidden: must be {WIDTHS}, not {bad!r}")
+        for bad in ["0", "0,5", "10,,5", "10,-1", "none,5", "", "a,b", "10,5,", "None"]
+    ],
     (["--hidden", "10,5", "10,5"], "--hidden: each value once, not [(10, 5), (10, 5)]"),
     (["--lr", "0.5", "0.5"], "--lr: each value once, not [0.5, 0.5]"),
     (["--activation", "tanh", "tanh"], "--activation: each value once, not"),
@@ -1116,15 +1147,22 @@ def test_too_many_samples_are_refused_before_anything_runs(
     samples: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
     message = refused(["--device", "cpu", "--samples", str(samples)], capsys)
-    assert message.startswith(f"--samples {samples}, --hidden 10,5: one network needs ")
-    assert message.endswith(" MiB, too much for memory")
+    assert message.startswith(f"--samples {samples}: a network of --hidden 10,5 needs ")
+    assert re.search(r"GiB, more than the \d+ GiB of cpu memory$", message)
 
 
+@pytest.mark.parametrize("hidden", ["1000000,1000000", "999999999,5", "50000,50000,3"])
 def test_widths_too_wide_for_memory_are_refused(
-    capsys: pytest.CaptureFixture[str],
+    hidden: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    message = refused(["--device", "cpu", "--hidden", "999999999,999999999"], capsys)
-    assert message.endswith(" MiB, too much for memory")
+    # the weights alone: the flag at fault is --hidden, whatever --samples is
+    for argv in [["--epochs", "0"], ["--samples", "10"], ["--seeds", "3"]]:
+        message = refused(["--device", "cpu", "--hidden", hidden, *argv], capsys)
+        assert message.startswith(f"--hidden {hidden}: the weights need ")
+        assert re.search(r"GiB, more than the \d+ GiB of cpu memory$", message)
+    # a size that this machine holds runs (a wide network of few points, no epoch)
+    assert run_json("--device", "cpu", "--hidden", "3000,3000", "--epochs", "0",
+                    "--samples", "20")["hidden"] == [3000, 3000]  # fmt: skip
 
 
 # The output's edges: a closed pipe, a full disk, Ctrl-C
@@ -1216,7 +1254,7 @@ def test_ctrl_c_after_runs_that_all_failed_summarizes_them(
 def test_ctrl_c_before_any_run_finished_prints_no_summary(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def interrupted(*args: object) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cc, "fit", interrupted)
@@ -1263,9 +1301,9 @@ def test_divergence_stops_within_a_hundred_epochs(
     # epochs) after it went bad, and train no epoch more.
     stretches, real = [], cc.fit
 
-    def counted(*args: Any) -> None:
+    def counted(*args: Any, **kwargs: Any) -> None:
         stretches.append(args[3])
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(cc, "fit", counted)
     message = refused(
@@ -1279,7 +1317,7 @@ def test_training_pauses_at_each_check_and_log() -> None:
     assert list(cc.stops(250, 100)) == [100, 200, 250]
     assert list(cc.stops(250, 100, 30))[:5] == [30, 60, 90, 100, 120]
     assert list(cc.stops(250, 100, 0)) == [100, 200, 250]
-    assert list(cc.stops(0, 100)) == [] and list(cc.stops(7, 100, 5)) == [5, 7]
+    assert list(cc.stops(0, 100)) == [0] and list(cc.stops(7, 100, 5)) == [5, 7]
     assert next(cc.stops(10**18, 100)) == 100  # and never lists them all
 
 
@@ -1291,20 +1329,21 @@ def test_a_run_whose_training_loss_is_not_finite_diverged(
 ) -> None:
     # at this rate the dev loss stays finite while the training loss is NaN
     message = refused([*TINY, "--lr", "3e14", "--epochs", "1", "--json"], capsys)
-    assert message == "training diverged by epoch 1; try a smaller --lr than 3e+14"
+    lr = "300000000000000.0"  # as Python's repr writes 3e14: the float, as given
+    assert message == f"training diverged by epoch 1; try a smaller --lr than {lr}"
 
 
 def test_divergence_by_the_loss_first_is_named_as_the_log_shows(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = cc.init_network
+    real = cc.init_layers
 
     def nan_in_W3(*args: Any) -> list[torch.Tensor]:  # the loss is NaN from the start
         params = real(*args)
-        params[4].data[0, 0] = math.nan
+        params[4][0, 0] = math.nan
         return params
 
-    monkeypatch.setattr(cc, "init_network", nan_in_W3)
+    monkeypatch.setattr(cc, "init_layers", nan_in_W3)
     argv = ["--device", "cpu", "--samples", "500", "--epochs", "250"]
     with pytest.raises(SystemExit):
         cc.main([*argv, "--log-every", "1"])
@@ -1320,14 +1359,14 @@ def test_divergence_by_the_parameters_first_is_named_as_the_log_shows(
 ) -> None:
     real, calls = cc.backprop, []
 
-    def infinite_at_the_second(*args: Any) -> list[torch.Tensor]:
+    def infinite_at_the_second(*args: Any, **kwargs: Any) -> list[torch.Tensor]:
         calls.append(1)
-        grads = real(*args)
+        grads = real(*args, **kwargs)
         if len(calls) == 2:  # epoch 2's update makes W1 infinite
             grads[0][0, 0] = -math.inf
         return grads
 
-    monkeypatch.setitem(cc.LAYOUTS, "rows", (cc.forward_pass, infinite_at_the_second))
+    monkeypatch.setattr(cc, "backprop", infinite_at_the_second)
     argv = ["--device", "cpu", "--samples", "500", "--epochs", "250"]
     argv += ["--backprop", "manual"]
     with pytest.raises(SystemExit):
@@ -1444,7 +1483,7 @@ def test_learned_nothing_also_when_it_says_inside_everywhere(
         params[5] += 10.0  # b3: the output is sigmoid(10) for every point
         return params
 
-    monkeypatch.setattr(cc, "init_network", inside_everywhere)
+    monkeypatch.setattr(cc, "init_layers", inside_everywhere)
     result = run_json("--device", "cpu", "--epochs", "0", "--samples", "500")
     assert result["true_negatives"] == result["false_negatives"] == 0
     assert result["learned_nothing"] is True
@@ -1634,7 +1673,8 @@ def test_a_run_that_diverges_is_a_row_of_the_sweep(
         f"seed {seed}  training diverged by epoch 8" for seed in (1337, 1338)
     ]
     assert err.endswith(
-        "error: no run gave a result: seed 1337: training diverged by epoch 8\n"
+        "error: no run gave a result: seed 1337: training diverged by epoch 8; try a "
+        "smaller --lr than 1e+30\n"
     )
 
 
@@ -1842,7 +1882,7 @@ def test_the_map_uses_the_runs_activation() -> None:
     params = rigged_network(2.0)
     params[2][0, 0] = -1.0
     assert "#" not in "".join(cc.decision_map(params, []))
-    rows = cc.decision_map(params, [], torch.tanh)
+    rows = cc.decision_map(params, [], partial(cc.network, g=torch.tanh))
     for r, c in cells_holding(rows, "#") | cells_holding(rows, "."):
         x1, x2 = cell_centre(r, c)
         assert (rows[r][c] == "#") == (x1 + 2 * x2 < -0.03)  # s: 1/16 apart
@@ -1898,10 +1938,10 @@ def test_a_stacked_fit_waits_for_the_gpu_once_in_a_hundred_epochs(
     stretches, real = [], {"fit": cc.fit, "fit_by_hand": cc.fit_by_hand}
 
     def strict(name: str) -> Any:
-        def fit(*fit_args: Any) -> None:
+        def fit(*fit_args: Any, **kwargs: Any) -> None:
             stretches.append(fit_args[3])
             with no_gpu_sync():
-                real[name](*fit_args)
+                real[name](*fit_args, **kwargs)
 
         return fit
 
@@ -1958,9 +1998,9 @@ def test_a_sweep_whose_every_run_diverges_stops_within_a_hundred_epochs(
 ) -> None:
     stretches, real, prepare = [], cc.fit, cc.prepare
 
-    def counted(*args: Any) -> None:
+    def counted(*args: Any, **kwargs: Any) -> None:
         stretches.append(args[3])
-        return real(*args)
+        return real(*args, **kwargs)
 
     def poisoned(*args: Any) -> tuple:  # every run NaN from its first epoch
         data, params = prepare(*args)
@@ -2019,17 +2059,17 @@ def test_a_stack_trains_each_network_as_it_trains_alone(
     start = [p.clone() for p in runs[0][1]]
     nets, seen = cc.train_together(runs, args, choice, layout)
     assert not torch.equal(nets[0][0], start[0])  # it trained
-    loss_fn, dA3_of = cc.LOSSES[loss]
+    fns = cc.LOSSES[loss]
     g = cc.ACTIVATIONS[activation]
     for (data, params), net in zip(runs, nets):
         params = [p.clone() for p in params]
         if backprop == "manual":
-            by_hand = lambda p, X, Y: cc.backprop(p, X, Y, dA3_of, g)
+            by_hand = partial(cc.backprop, dA_of=fns.dA, activation=g)
             cc.fit_by_hand(params, data[0], data[1], 40, 2.0, by_hand)
         else:
             params = [p.requires_grad_() for p in params]
-            forward = lambda p, X: cc.forward_pass(p, X, g[0])
-            cc.fit(params, data[0], data[1], 40, 2.0, forward, loss_fn)
+            forward = partial(cc.network, g=g[0])
+            cc.fit(params, data[0], data[1], 40, 2.0, forward, fns.autograd)
         for ours, theirs in zip(net, params):
             assert ours.shape == theirs.shape
             torch.testing.assert_close(ours, theirs.detach(), rtol=1e-10, atol=1e-12)
@@ -2041,30 +2081,31 @@ def test_stacks_train_in_the_exercises_layout_on_a_cpu(
 ) -> None:
     shapes = []
 
-    def seen(params: list[torch.Tensor], X: torch.Tensor, g: Any) -> torch.Tensor:
-        shapes.append(tuple(X.shape))
-        return cc.forward_columns(params, X, g)
+    def seen(Z: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+        shapes.append(tuple(Z.shape))
+        return W @ Z
 
-    monkeypatch.setitem(cc.LAYOUTS, "columns", (seen, cc.backprop_columns))
+    monkeypatch.setattr(cc, "columns", seen)
     argv = ["--device", "cpu", "--epochs", "3", "--samples", "300", "--seeds", "2"]
     run_json(*argv)
-    assert len(shapes) == 3 and shapes[0][:2] == (
-        2,
-        2,
-    )  # X (S, 2, n): examples as columns
+    # three layers an epoch; the first's input X (S, 2, n): examples as columns
+    assert len(shapes) == 3 * 3 and shapes[0][:2] == (2, 2)
     run_json(*argv[:-2])  # a single run: the post's listing, rows
-    assert len(shapes) == 3
+    assert len(shapes) == 3 * 3
 
 
 def test_a_group_counts_every_tensor_of_its_networks() -> None:
     # wide layers: the weights, not the points, fill the group
-    per_network = cc.network_bytes(10, (3000, 3000))
+    per_network = cc.network_bytes(10, [2, 3000, 3000, 1])
     parameters = 3 * 3000 + 3001 * 3000 + 3001
     assert per_network == 4 * (10 * (8 + 4 * 6000) + 4 * parameters)
-    assert cc.group_size(args_of(samples=10), (3000, 3000)) == 1
-    assert cc.group_size(args_of(samples=10), (10000, 10000)) == 0
-    expected = 2**28 // cc.network_bytes(10000, (10, 5))
-    assert cc.group_size(args_of(samples=10000), (10, 5)) == expected
+    deep = [4, 8, 8, 8, 8, 1]  # any depth, any inputs
+    parameters = 5 * 8 + 3 * 9 * 8 + 9
+    assert cc.network_bytes(10, deep) == 4 * (10 * (10 + 4 * 32) + 4 * parameters)
+    assert cc.group_size(args_of(samples=10), [2, 3000, 3000, 1]) == 1
+    assert cc.group_size(args_of(samples=10), [2, 10000, 10000, 1]) == 0
+    expected = 2**28 // cc.network_bytes(10000, [2, 10, 5, 1])
+    assert cc.group_size(args_of(samples=10000), [2, 10, 5, 1]) == expected
 
 
 def test_a_sweep_of_networks_too_big_for_a_group_is_refused(
@@ -2129,7 +2170,7 @@ def test_the_report_names_the_choices(capsys: pytest.CaptureFixture[str]) -> Non
     assert cc.main([*argv, "--activation", "tanh", "--init", "xavier"]) == 0
     report = capsys.readouterr().out
     assert report_line(report, "network ") == (
-        "network 2-7-3-1: tanh hidden layers, xavier initial weights"
+        "network 2-7-3-1 on x1, x2: tanh hidden layers, xavier initial weights"
     )
     assert re.search(r"dead neurons    = \d of 7, \d of 3 ", report)
 
@@ -2169,7 +2210,7 @@ def test_a_comparison_runs_every_choice_over_the_same_seeds(
     assert cc.main(argv) == 0
     rows, table = capsys.readouterr().out.split("\n\n")
     assert rows.splitlines()[0].startswith(
-        "lr 0.5  hidden 10,5  relu  normal  seed 1337  dev_loss "
+        "lr 0.5  hidden 10,5  relu  normal  plain  seed 1337  dev_loss "
     )
     assert len(table.splitlines()) == 1 + 8 + 1
     assert table.splitlines()[0].split()[:4] == ["lr", "hidden", "activation", "init"]
@@ -2199,6 +2240,7 @@ def made_choice(
         {"seed": 90 + s, "error": "...", "diverged": True} for s in range(diverged)
     ]
     c = {"lr": lr, "hidden": [10, 5], "activation": "relu", "init": "normal"}
+    c["features"] = "plain"
     return c | {"summary": cc.summarize(runs, 0)}
 
 
@@ -2207,15 +2249,16 @@ def test_the_comparison_table_on_hand_made_runs() -> None:
     failing["summary"]["failed"] = [7]  # and one run without a result
     table = cc.format_comparison([failing, made_choice(5, [2, 3, 3, 5])]).splitlines()
     assert table[1].split() == [
-        "0.5", "10,5", "relu", "normal", "4", "1", "0", "1", "8.5", "(7", "to",
-        "9.75)", "0.0125", "0.5,", "1",
+        "0.5", "10,5", "relu", "normal", "plain", "4", "1", "0", "1", "8.5", "(7",
+        "to", "9.75)", "0.0125", "0.5,", "1",
     ]  # fmt: skip
-    assert table[2].split()[:12] == [
-        "5", "10,5", "relu", "normal", "4", "0", "0", "0", "3", "(2.75", "to", "3.5)",
+    assert table[2].split()[:13] == [
+        "5", "10,5", "relu", "normal", "plain", "4", "0", "0", "0", "3", "(2.75",
+        "to", "3.5)",
     ]  # fmt: skip
     assert table[-1] == (
         "best, by fewest failed runs, then median mistakes: --lr 5 --hidden 10,5 "
-        "--activation relu --init normal"
+        "--activation relu --init normal --features plain"
     )
 
 
@@ -2226,7 +2269,13 @@ def test_the_best_choice_is_the_most_reliable_first() -> None:
     assert cc.best([few_but_failing, reliable]) is reliable
     # every run of a choice failed: it is never the best, whatever its few mistakes
     all_diverged = made_choice(7, [], diverged=3)
-    assert cc.best([all_diverged, made_choice(3, [50, 60], nothing=2)])["lr"] == 3
+    assert cc.best([all_diverged, made_choice(3, [50, 60], nothing=1)])["lr"] == 3
+    # every run of every choice failed: no best, and the table says so
+    nothing_learned = [all_diverged, made_choice(3, [50, 60], nothing=2)]
+    assert cc.best(nothing_learned) is None
+    assert cc.format_comparison(nothing_learned).splitlines()[-1] == (
+        "best: none, every run of every choice failed"
+    )
     # equally reliable: the fewer median mistakes, then the lower median dev loss
     assert cc.best([made_choice(2, [5, 5]), made_choice(1, [5, 5])])["lr"] == 1
     assert cc.best([made_choice(2, [4, 6]), made_choice(1, [6, 6])])["lr"] == 2
@@ -2268,11 +2317,198 @@ def test_the_exercise_examples_as_columns() -> None:
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 @pytest.mark.parametrize("loss", ["mse", "bce"])
 def test_backprop_in_columns_is_backprop_transposed(activation: str, loss: str) -> None:
-    g, dA3_of = cc.ACTIVATIONS[activation], cc.LOSSES[loss][1]
+    g, dA_of = cc.ACTIVATIONS[activation], cc.LOSSES[loss].dA
     for seed, n, dead in CASES:
         X, Y, *params = random_case(seed, n, dead)
         Y = Y.round()
-        rows = columns_of(cc.backprop(params, X, Y, dA3_of, g))
-        columns = cc.backprop_columns(columns_of(params), X.T, Y.T, dA3_of, g)
+        rows = columns_of(cc.backprop(params, X, Y, dA_of, g))
+        columns = cc.backprop(columns_of(params), X.T, Y.T, dA_of, g, cc.columns)
         for ours, oracle in zip(columns, rows):
             assert_close_to_scale(ours, oracle, 1e-10)
+
+
+# One general network: any depth, the squares as inputs, zero weights
+
+
+def test_the_posts_functions_take_the_posts_arguments() -> None:
+    def names(function: Any) -> list[str]:
+        return list(inspect.signature(function).parameters)
+
+    assert names(cc.init_network) == ["generator"]
+    assert names(cc.forward_pass) == ["params", "X"]
+    assert names(cc.mean_squared_error) == ["A", "Y"]
+
+
+def test_the_general_network_at_the_posts_choice_is_the_posts_bit_for_bit() -> None:
+    # the same draws, the same outputs, the same training, to the last bit
+    post = cc.init_network(torch.Generator().manual_seed(4))
+    general = cc.init_layers(torch.Generator().manual_seed(4), [2, 10, 5, 1])
+    assert all(torch.equal(p.detach(), q) for p, q in zip(post, general))
+    X, Y, *_ = draw(4, 2000)
+    assert torch.equal(cc.forward_pass(post, X), cc.network(general, X))
+    general = [p.requires_grad_() for p in general]
+    cc.fit(post, X, Y, 60)
+    cc.fit(general, X, Y, 60, forward=cc.network)
+    assert all(torch.equal(p, q) for p, q in zip(post, general))
+    columns = columns_of(cc.init_network(torch.Generator()))  # W1 (10, 2), b1 (10, 1)
+    assert torch.equal(
+        cc.forward_columns(columns, X.T), cc.network(columns, X.T, product=cc.columns)
+    )
+
+
+DEPTHS = [
+    # (hidden, activation, init, features, loss)
+    ((), "relu", "normal", "plain", "mse"),
+    ((7,), "tanh", "kaiming", "plain", "bce"),
+    ((6, 5, 4), "relu", "kaiming", "squares", "mse"),
+    ((5, 5, 5, 5, 5, 5), "sigmoid", "xavier", "plain", "mse"),
+    ((3,), "relu", "normal", "squares", "bce"),
+    ((10, 5), "relu", "zeros", "plain", "mse"),
+    ((), "relu", "zeros", "squares", "mse"),
+]
+
+
+@pytest.mark.parametrize("backprop", ["autograd", "manual"])
+@pytest.mark.parametrize("hidden, activation, init, features, loss", DEPTHS)
+def test_depth_inputs_and_zero_weights_follow_the_posts_listing(
+    hidden: tuple[int, ...], activation: str, init: str, features: str, loss: str,
+    backprop: str,
+) -> None:  # fmt: skip
+    argv = ["--seed", "8", "--samples", "1500", "--epochs", "120", "--lr", "1.5"]
+    argv += ["--hidden", ",".join(map(str, hidden)) or "none", "--init", init]
+    argv += ["--activation", activation, "--features", features, "--loss", loss]
+    result = run_json("--device", "cpu", *argv, "--backprop", backprop)
+    if loss == "bce" and backprop == "manual":  # the exact gradient: torch's on logits
+        loss = "bce_with_logits"
+    listing = post_listing(8, 1500, 120, 1.5, loss, hidden, activation, init, features)
+    assert rounded_figures(result) == rounded_figures(listing)
+    assert result["dead_neurons"] == listing["dead_neurons"]
+    if (
+        backprop == "autograd" and loss == "mse"
+    ):  # the listing's arithmetic: every digit
+        assert {key: result[key] for key in listing} == listing
+    assert (result["hidden"], result["features"]) == (list(hidden), features)
+    assert all(len(point) == 2 for point in result["false_negative_samples"])
+
+
+@pytest.mark.parametrize("layout", ["rows", "columns"])
+@pytest.mark.parametrize(
+    "widths", [[2, 1], [2, 4, 1], [4, 3, 6, 2, 1], [2, 9, 9, 9, 9, 1]]
+)
+def test_backprop_equals_autograd_at_any_depth(layout: str, widths: list[int]) -> None:
+    product = getattr(cc, layout)
+    for seed, (activation, loss) in enumerate(
+        itertools.product(cc.ACTIVATIONS, cc.LOSSES)
+    ):
+        generator = torch.Generator().manual_seed(seed)
+        X = torch.rand(50, widths[0], generator=generator, dtype=torch.float64) * 4 - 2
+        Y = (torch.rand(50, 1, generator=generator, dtype=torch.float64) < 0.4).double()
+        params = cc.init_layers(generator, widths)
+        params = [p.double() + 0.1 * torch.randn(p.shape, generator=generator,
+                  dtype=torch.float64) for p in params]  # fmt: skip
+        if layout == "columns":
+            X, Y, params = X.T, Y.T, columns_of(params)
+        fns, g = cc.LOSSES[loss], cc.ACTIVATIONS[activation]
+        leaves = [p.clone().requires_grad_() for p in params]
+        L = fns.autograd(cc.network(leaves, X, g[0], product), Y)
+        expected = torch.autograd.grad(L, leaves)
+        if loss == "bce":  # the exact gradient: torch's on the logits
+            logit = cc.layers(leaves, X, g[0], product)[-1].logit()
+            L = F.binary_cross_entropy_with_logits(logit, Y)
+            expected = torch.autograd.grad(L, leaves)
+        ours = cc.backprop(params, X, Y, fns.dA, g, product)
+        assert len(ours) == len(params)
+        for grad, oracle in zip(ours, expected):
+            assert_close_to_scale(grad, oracle, 1e-8)
+
+
+def test_zero_weights_learn_nothing_in_a_hidden_layer() -> None:
+    # every hidden neuron computes relu(0) = 0 for every point: no weight gets a
+    # gradient (each is its input, 0, times dA; dA is W's 0 times that), only b3
+    result = run_json("--device", "cpu", "--init", "zeros", "--epochs", "200")
+    assert result["learned_nothing"] and result["dead_neurons"] == [10, 5]
+    _, _, _, _, *params = draw(1337, 10000, cc.Choice(init="zeros"))
+    assert all(not W.any() for W in params[::2])
+    X, Y, *_ = draw(1337, 2000)
+    grads = cc.backprop(params, X, Y)
+    assert all(not dW.any() for dW in grads[:-1]) and grads[-1].item() != 0
+    # one neuron on the squares has no symmetry to break: from zero, it learns
+    squares = ["--hidden", "none", "--features", "squares", "--init", "zeros"]
+    assert not run_json("--device", "cpu", *squares, "--epochs", "200")[
+        "learned_nothing"
+    ]
+
+
+def test_the_squares_are_fed_after_the_posts_draws() -> None:
+    X_train, Y_train, X_dev, _, W1, *_ = draw(
+        1337, 10000, cc.Choice(features="squares")
+    )
+    plain_train, plain_Y, plain_dev, *_ = draw(1337, 10000)
+    assert torch.equal(X_train, torch.cat([plain_train, plain_train**2], 1))
+    assert torch.equal(X_dev[:, :2], plain_dev) and torch.equal(Y_train, plain_Y)
+    generator = torch.Generator().manual_seed(1337)
+    torch.rand(10000, 3, generator=generator)  # X and P, as generate_datasets draws
+    assert W1.shape == (4, 10)
+    assert torch.equal(W1, torch.randn(4, 10, generator=generator))
+
+
+def test_the_report_and_json_name_the_depth_and_the_inputs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--device", "cpu", "--epochs", "3", "--samples", "300"]
+    deep = (
+        "network 4-8-8-8-8-1 on x1, x2, x1^2, x2^2: relu hidden layers, normal "
+        "initial weights"
+    )
+    none = "network 2-1 on x1, x2: no hidden layer, normal initial weights"
+    for extra, network, dead in [
+        (["--hidden", "8,8,8,8", "--features", "squares"], deep,
+         r"\d of 8, \d of 8, \d of 8, \d of 8  \(no gradient"),
+        (["--hidden", "none"], none, "none: no hidden layer"),
+    ]:  # fmt: skip
+        assert cc.main([*argv, *extra]) == 0
+        report = capsys.readouterr().out
+        assert report_line(report, "network ") == network
+        assert re.search("dead neurons    = " + dead, report)
+    result = run_json(*argv, "--hidden", "none")
+    assert (result["hidden"], result["features"], result["dead_neurons"]) == (
+        [], "plain", []
+    )  # fmt: skip
+
+
+def test_a_comparison_of_depths_and_inputs_gives_each_row_its_single_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--device", "cpu", "--epochs", "80", "--samples", "1200", "--seeds", "2"]
+    argv += [
+        "--lr",
+        "2",
+        "--hidden",
+        "none",
+        "6",
+        "5,5,5",
+        "--features",
+        "plain",
+        "squares",
+    ]
+    result = run_json(*argv)
+    combos = [(h, f) for h in ([], [6], [5, 5, 5]) for f in ("plain", "squares")]
+    assert [(c["hidden"], c["features"]) for c in result["choices"]] == combos
+    for k, (hidden, features) in enumerate(combos):
+        rows = result["runs"][2 * k : 2 * k + 2]
+        flags = [
+            "--hidden",
+            ",".join(map(str, hidden)) or "none",
+            "--features",
+            features,
+        ]
+        singles = [run_json(*argv[:6], "--lr", "2", *flags, "--seed", str(seed))
+                   for seed in (1337, 1338)]  # fmt: skip
+        assert_like_their_single_runs(rows, singles)
+        assert all(len(r["dead_neurons"]) == len(hidden) for r in rows)
+    assert cc.main(argv) == 0
+    table = capsys.readouterr().out.split("\n\n")[1].splitlines()
+    assert len(table) == 1 + 6 + 1
+    assert [line.split()[1] + " " + line.split()[4] for line in table[1:7]] == [
+        f"{','.join(map(str, h)) or 'none'} {f}" for h, f in combos
+    ]
