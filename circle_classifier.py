@@ -492,47 +492,85 @@ def train_together(
     the sum of each one's own mean loss, so that each one's gradient is its own: their
     parameters, and when each was seen not finite (else the epochs run)."""
     layout = layout or ("columns" if args.device.type == "cpu" else "rows")  # faster
-    loss = LOSSES[args.loss]
-    pad = torch.nn.utils.rnn.pad_sequence  # train sets differ in length: pad with 0
-    X = pad([data[0] for data, _ in runs], batch_first=True)  # (S, n, F), n the most
-    Y = pad([data[1] for data, _ in runs], batch_first=True)  # (S, n, 1)
-    mask = pad([torch.ones_like(data[1]) for data, _ in runs], batch_first=True)
-    scale = X.shape[1] / mask.sum((1, 2))  # (S,): n / each one's count of points
+    product, points = (columns, -1) if layout == "columns" else (rows, -2)
+    # A chunk of points at a time, its gradients summed: a chunk's work stays in the
+    # cache, and its tensors are reused, not given back to the system each epoch. The
+    # chunk and so the padded length depend on --samples and the network alone, so
+    # that a network's sums are the same whichever others share its stack.
+    size = chunk_points(args, widths(choice))
+    counts = [len(data[0]) for data, _ in runs]
+    n = size * math.ceil(max(counts) / size)  # (n - count) points of padding
+    first = runs[0][0][0]  # the stack's tensors are of its dtype, on its device
+    X = first.new_zeros(len(runs), n, first.shape[1])  # (S, n, F), 0 on the padding
+    Y, mask = first.new_zeros(2, len(runs), n, 1)  # (S, n, 1) each
+    for s, ((X_train, Y_train, *_), _) in enumerate(runs):
+        X[s, : counts[s]], Y[s, : counts[s]], mask[s, : counts[s]] = X_train, Y_train, 1
+    scale = size / first.new_tensor(counts)  # (S,): from a chunk's mean to its own
     # W1 (S, F, H1), b1 (S, 1, H1), ...: a bias as a row, to broadcast as in the post
     shapes, nets = [p.shape for p in runs[0][1]], zip(*[net for _, net in runs])
     params = [torch.stack([p.view(-1, p.shape[-1]) for p in ps]) for ps in nets]
     if layout == "columns":  # each of them transposed: X (S, F, n), b1 (S, H1, 1), ...
         X, Y, mask, *params = [T.mT.contiguous() for T in (X, Y, mask, *params)]
-    weight = mask * scale[:, None, None]  # 0 on the padding, n / count elsewhere
+    loss, g = LOSSES[args.loss], ACTIVATIONS[choice.activation]
 
-    def stacked_loss(Y_pred: Tensor, Y: Tensor) -> Tensor:
-        # 0 in both on the padding (Y is padded with 0), which so adds 0 to each
-        # network's mean over n points; the scale makes that its mean over its own
-        return torch.vmap(loss.autograd)(Y_pred * mask, Y) @ scale  # (S,) -> ()
+    def chunk_gradients(params: Params, X: Tensor, Y: Tensor, mask: Tensor) -> Params:
+        # 0 on the padding in both Y_pred * mask and Y, which so adds 0 to each
+        # network's loss; the scale makes that its mean over its own points
+        if args.backprop == "manual":
+            weight = mask * scale.view(-1, 1, 1)
 
-    def stacked_dA(Y_pred: Tensor, Y: Tensor) -> Tensor:
-        return loss.dA(Y_pred, Y) * weight
+            def dA_of(Y_pred: Tensor, Y: Tensor) -> Tensor:
+                return loss.dA(Y_pred, Y) * weight
 
-    stacked = Loss(loss.value, stacked_loss, stacked_dA)
-    product = columns if layout == "columns" else rows
-    train = trainer(params, X, Y, args, choice, stacked, product)
+            return backprop(params, X, Y, dA_of, g, product)
+        with torch.enable_grad():  # what L.backward() would put in each .grad
+            leaves = [p.detach().requires_grad_() for p in params]
+            Y_pred = network(leaves, X, g[0], product) * mask
+            L = torch.vmap(loss.autograd)(Y_pred, Y) @ scale  # (S,) @ (S,) -> ()
+            return list(torch.autograd.grad(L, leaves))
+
+    def gradients(params: Params, X: Tensor, Y: Tensor) -> Params:
+        total = [torch.zeros_like(p) for p in params]
+        for start in range(0, n, size):
+            chunk = [T.narrow(points, start, size) for T in (X, Y, mask)]
+            for t, grad in zip(total, chunk_gradients(params, *chunk)):
+                t += grad
+        return total
+
     seen: list[int | None] = [None] * len(runs)
     ran = 0
     for epoch in stops(args.epochs, 100):
-        train(epoch - ran)
+        fit_by_hand(params, X, Y, epoch - ran, choice.lr, gradients)
         ran = epoch
-        finite = torch.stack([p.detach().isfinite().flatten(1).all(1) for p in params])
+        finite = torch.stack([p.isfinite().flatten(1).all(1) for p in params])
         for s, ok in enumerate(finite.all(0).tolist()):  # one read in 100 epochs
             seen[s] = seen[s] or (None if ok else ran)
         progress(f"epoch {ran} of {args.epochs}")
         if all(seen):  # a network alone trains on; all of them stop here
             break
     params = [p.mT if layout == "columns" else p for p in params]
-    nets = [
-        [p[s].detach().reshape(q) for p, q in zip(params, shapes)]
-        for s in range(len(seen))
-    ]
+    nets = [[p[s].reshape(q) for p, q in zip(params, shapes)] for s in range(len(seen))]
     return nets, [s or ran for s in seen]
+
+
+CACHE = 32 * 2**20  # bytes of cache to fill, where the machine does not say its L3's
+
+
+def chunk_points(args: Namespace, widths: list[int]) -> int:
+    """How many points a chunk of a stack holds: on a GPU, --samples (one chunk); on a
+    CPU, as many as keep a full group's work in a part of the L3 cache."""
+    if args.device.type != "cpu":
+        return args.samples
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cache/index3/size") as file:
+            cache = int(file.read().strip().rstrip("K")) * 1024
+    except (OSError, ValueError):  # not Linux, or no L3 named there
+        cache = CACHE
+    per_point = network_bytes(1, widths) - network_bytes(0, widths)
+    return max(1, min(args.samples, cache // FILL // (GROUP * per_point)))
+
+
+GROUP, FILL = 32, 4
 
 
 def network_bytes(samples: int, widths: list[int]) -> int:
@@ -556,10 +594,13 @@ def memory(device: torch.device) -> int:
 
 
 def group_size(args: Namespace, widths: list[int]) -> int:
-    """How many networks fit in 1/4 GiB, or half a GPU's free memory (maybe 0)."""
-    cuda = args.device.type == "cuda"
-    room = torch.cuda.mem_get_info(args.device)[0] // 2 if cuda else 2**28
-    return room // network_bytes(args.samples, widths)
+    """How many networks train as one stack: GROUP on a CPU, a chunk of each in its
+    cache; as many as half a GPU's free memory holds; fewer where memory holds fewer."""
+    data = 4 * (widths[0] + 2) * args.samples  # X, Y and the mask, of every point
+    need = network_bytes(chunk_points(args, widths), widths) + data
+    if args.device.type == "cuda":
+        return torch.cuda.mem_get_info(args.device)[0] // 2 // need
+    return min(GROUP, memory(args.device) // 4 // need)
 
 
 def sweep(args: Namespace, choice: Choice) -> Iterator[list[dict]]:
