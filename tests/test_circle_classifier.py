@@ -12,6 +12,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import time
 import warnings
 from functools import partial
 from pathlib import Path
@@ -1923,9 +1924,15 @@ def test_fit_never_waits_for_the_gpu() -> None:
     autograd = [p.clone().requires_grad_() for p in params]
     cc.fit(autograd, X, Y, 1)  # warm up: CUDA sets itself up
     cc.fit_by_hand(params, X, Y, 1)
+    before = [p.detach().clone() for p in params]
     with no_gpu_sync():
-        cc.fit(autograd, X, Y, 20)
+        with pytest.raises(RuntimeError):  # the guard is on: a read would wait
+            X.sum().item()
+        cc.fit(autograd, X, Y, 20)  # and neither fit reads
         cc.fit_by_hand(params, X, Y, 20)
+    assert not torch.equal(params[0], before[0])  # they trained
+    for a, b in zip(autograd, params):  # the same training, two ways to gradients
+        torch.testing.assert_close(a.detach(), b, rtol=1e-3, atol=1e-4)
 
 
 @needs_cuda
@@ -2515,3 +2522,70 @@ def test_a_comparison_of_depths_and_inputs_gives_each_row_its_single_run(
     assert [line.split()[1] + " " + line.split()[4] for line in table[1:7]] == [
         f"{','.join(map(str, h)) or 'none'} {f}" for h, f in combos
     ]
+
+
+# What a hostile user found
+
+
+def test_rates_print_as_given(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--device", "cpu", "--epochs", "150", "--samples", "1500", "--seeds", "2"]
+    result = run_json(*argv, "--lr", "2.1234567", "2.5000001")
+    assert [c["lr"] for c in result["choices"]] == [2.1234567, 2.5000001]
+    assert cc.main([*argv, "--lr", "2.1234567", "2.5000001"]) == 0
+    rows, table = capsys.readouterr().out.split("\n\n")
+    assert [row.split()[1] for row in rows.splitlines()] == ["2.1234567"] * 2 + [
+        "2.5000001"
+    ] * 2  # fmt: skip
+    assert [line.split()[0] for line in table.splitlines()[1:3]] == [
+        "2.1234567", "2.5000001"
+    ]  # fmt: skip
+    assert re.search(r"--lr (2\.1234567|2\.5000001) --hidden", table.splitlines()[-1])
+    assert cc.main(["--device", "cpu", "--epochs", "3", "--lr", "2.1234567"]) == 0
+    assert report_line(capsys.readouterr().out, "fit: ").startswith(
+        "fit: 3 epochs, lr 2.1234567, "
+    )
+    # two spellings of one float are one value
+    message = refused([*argv, "--lr", "0.5", "0.50000000000000001"], capsys)
+    assert message == "--lr: each value once, not [0.5, 0.5]"
+
+
+def test_one_misclassified_point_prints_its_distance_once() -> None:
+    result = run_json("--device", "cpu", "--epochs", "0", "--samples", "300")
+    one = result | {
+        "false_positive_samples": [[0.6, 0.8]],
+        "false_negative_samples": [],
+    }
+    lines = cc.format_report(one).splitlines()
+    assert "misclassified dev points: 1, at 1.0000 from the origin" in lines
+
+
+def test_a_sweep_rows_fit_is_its_share_of_its_groups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ticks = iter(range(0, 10**6, 12))  # every reading of the clock 12 s after the last
+    monkeypatch.setattr(time, "perf_counter", lambda: next(ticks))
+    result = run_json(
+        "--device", "cpu", "--epochs", "2", "--samples", "300", "--seeds", "3"
+    )
+    # one group of three: its fit timed once, 12 s, a third of it each
+    assert [r["fit_seconds"] for r in result["runs"]] == [4.0] * 3
+
+
+def test_a_closed_stdout_is_one_line_on_stderr() -> None:
+    run = shell("SCRIPT --device cpu --samples 300 --epochs 0 >&-")
+    assert run.returncode == 2
+    message = "circle_classifier.py: error: cannot write the output: stdout is closed"
+    assert run.stderr == message + "\n"
+    run = shell("SCRIPT --device cpu --samples 300 --epochs 0 >&- 2>&-")
+    assert (run.returncode, run.stdout) == (2, "")
+
+
+def test_a_closed_or_full_stderr_keeps_the_log_off_stdout() -> None:
+    command = "SCRIPT --device cpu --samples 300 --epochs 4 --log-every 2 --json"
+    run = shell(command + " 2>&-")
+    assert run.returncode == 0 and json.loads(run.stdout)["loss_history"][-1][0] == 4
+    if Path("/dev/full").exists():  # the log cannot be written: a failed write, 2
+        run = shell(command + " 2>/dev/full")
+        assert (run.returncode, run.stdout) == (2, "")
+        run = shell("SCRIPT --device cpu --samples 300 --epochs 4 --json 2>/dev/full")
+        assert run.returncode == 0 and json.loads(run.stdout)["epochs"] == 4
