@@ -845,6 +845,16 @@ def format_comparison(choices: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def format_confirmation(s: dict) -> str:
+    """The best choice's summary on fresh seeds, in a line."""
+    line = f"the best, again on fresh seeds {s['seeds'][0]} to {s['seeds'][1]}: "
+    line += f"{failures(s)} of {s['runs']} failed"
+    if m := s["mistakes"]:
+        line += f", mistakes median {m['median']:g} ({m['q1']:g} to {m['q3']:g})"
+        line += f", dev_loss median {s['dev_loss']['median']:.4f}"
+    return line
+
+
 def argument(convert: Callable, good: Callable, wanted: str) -> Callable[[str], Any]:
     """An argparse type: convert(text) where that is good, else a one-line refusal."""
 
@@ -945,7 +955,10 @@ def check(parser: ArgumentParser, args: Namespace) -> None:
     if runs > 1 and (args.boundary or args.log_every):
         flag = "--boundary" if args.boundary else "--log-every"
         parser.error(f"{flag} is for one run, not {runs}")
-    if (last := args.seed + args.seeds - 1) >= SEEDS:
+    seeds = args.seeds * (
+        2 if runs > args.seeds else 1
+    )  # a comparison confirms its best
+    if (last := args.seed + seeds - 1) >= SEEDS:
         parser.error(f"--seeds {args.seeds} from --seed {args.seed} ends at {last}, "
                      f"past torch's last seed, {SEEDS - 1}")  # fmt: skip
     room = memory(args.device)  # by arithmetic, before anything runs
@@ -1026,9 +1039,25 @@ def compare(args: Namespace, choices: list[Choice]) -> None:
     else:
         result = {"runs": runs, "choices": summaries}
         text = format_comparison(summaries)
-    out(dumps(result) if args.json else "\n" + text)
-    if interrupted:
-        raise KeyboardInterrupt
+    if interrupted or len(choices) == 1 or not (chosen := best(summaries)):
+        out(dumps(result) if args.json else "\n" + text)
+        if interrupted:
+            raise KeyboardInterrupt
+        return
+    if not args.json:
+        out("\n" + text)
+    # The best was chosen on the dev sets of these seeds: the post keeps a dev set to
+    # judge what training made, so judge it again on as many seeds not yet seen.
+    fresh = Namespace(**vars(args) | {"seed": args.seed + args.seeds})
+    again = Choice(
+        **{k: chosen[k] for k in SEVERAL} | {"hidden": tuple(chosen["hidden"])}
+    )
+    confirmed = summarize([r for rows in sweep(fresh, again) for r in rows], fresh.seed)
+    progress("")
+    result["confirmed"] = (
+        again._asdict() | {"hidden": list(again.hidden)} | {"summary": confirmed}
+    )
+    out(dumps(result) if args.json else format_confirmation(confirmed))
 
 
 def out(text: str) -> None:
