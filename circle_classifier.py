@@ -779,10 +779,39 @@ def format_report(r: dict) -> str:
         more["where"] += f", at {radii[0]:.4f} to {radii[-1]:.4f} from the origin"
     text = REPORT.format(**r, **more, rates="   ".join(rates), overfit=overfitting(r))
     lines = [post_output(r), *text.rstrip("\n").split("\n")]
+    if len(r["loss_history"]) > 1:
+        lines += ["", *loss_chart(r["loss_history"])]
     if "boundary" in r:
         lines += ["", "the plane from -1.5 to 1.5 in x1 (across) and x2 (up):"]
         lines += [*r["boundary"], LEGEND]
     return "\n".join(lines)
+
+
+def loss_chart(history: list[list[float]], rows: int = 10, cols: int = 50) -> list[str]:
+    """The logged losses against the epochs, on a log scale: 't' the training loss, 'd'
+    the dev loss, '*' both; '^' under the epoch of the lowest dev loss."""
+
+    def where(value: float, low: float, high: float, cells: int) -> int:
+        return round((value - low) / (high - low or 1) * (cells - 1))
+
+    first, last = history[0][0], history[-1][0]
+    logs = [[math.log10(max(loss, 1e-30)) for loss in losses] for _, *losses in history]
+    low, high = min(map(min, logs)), max(map(max, logs))
+    grid = [[" "] * cols for _ in range(rows)]
+    for (epoch, *_), losses in zip(history, logs):
+        col = where(epoch, first, last, cols)
+        for char, log in zip("td", losses):
+            row = rows - 1 - where(log, low, high, rows)
+            grid[row][col] = char if grid[row][col] in (" ", char) else "*"
+    epoch, _, dev = min(history, key=lambda h: h[2])
+    labels = {0: f"{10**high:.2g}", rows - 1: f"{10**low:.2g}"}
+    lines = ["loss (log scale): t train, d dev, * both"]
+    lines += [
+        f"{labels.get(k, ''):>8} |{''.join(row)}".rstrip() for k, row in enumerate(grid)
+    ]
+    lines += [" " * 9 + "+" + "-" * cols, f"{'epoch':>8}  {first:<{cols - 8}}{last:>8}"]
+    mark = " " * (10 + where(epoch, first, last, cols))
+    return lines + [f"{mark}^ the lowest dev_loss, {dev:.6f}, at epoch {epoch}"]
 
 
 def format_row(r: dict, choice: bool = False) -> str:

@@ -2222,7 +2222,7 @@ def test_a_comparison_runs_every_choice_over_the_same_seeds(
     assert rows.splitlines()[0].startswith(
         "lr 0.5  hidden 10,5  relu  normal  plain  seed 1337  dev_loss "
     )
-    assert len(table.splitlines()) == 1 + 8 + 1
+    assert len(table.splitlines()) == 1 + 8 + 2  # the header, the lines, the best
     assert table.splitlines()[0].split()[:4] == ["lr", "hidden", "activation", "init"]
 
 
@@ -2518,7 +2518,7 @@ def test_a_comparison_of_depths_and_inputs_gives_each_row_its_single_run(
         assert all(len(r["dead_neurons"]) == len(hidden) for r in rows)
     assert cc.main(argv) == 0
     table = capsys.readouterr().out.split("\n\n")[1].splitlines()
-    assert len(table) == 1 + 6 + 1
+    assert len(table) == 1 + 6 + 2
     assert [line.split()[1] + " " + line.split()[4] for line in table[1:7]] == [
         f"{','.join(map(str, h)) or 'none'} {f}" for h, f in combos
     ]
@@ -2539,7 +2539,7 @@ def test_rates_print_as_given(capsys: pytest.CaptureFixture[str]) -> None:
     assert [line.split()[0] for line in table.splitlines()[1:3]] == [
         "2.1234567", "2.5000001"
     ]  # fmt: skip
-    assert re.search(r"--lr (2\.1234567|2\.5000001) --hidden", table.splitlines()[-1])
+    assert re.search(r"--lr (2\.1234567|2\.5000001) --hidden", table.splitlines()[-2])
     assert cc.main(["--device", "cpu", "--epochs", "3", "--lr", "2.1234567"]) == 0
     assert report_line(capsys.readouterr().out, "fit: ").startswith(
         "fit: 3 epochs, lr 2.1234567, "
@@ -2589,3 +2589,49 @@ def test_a_closed_or_full_stderr_keeps_the_log_off_stdout() -> None:
         assert (run.returncode, run.stdout) == (2, "")
         run = shell("SCRIPT --device cpu --samples 300 --epochs 4 --json 2>/dev/full")
         assert run.returncode == 0 and json.loads(run.stdout)["epochs"] == 4
+
+
+def test_a_comparison_confirms_its_best_on_fresh_seeds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--device", "cpu", "--epochs", "100", "--samples", "1500", "--seeds", "3"]
+    argv += ["--lr", "0.5", "4"]
+    result = run_json(*argv)
+    chosen = cc.best(result["choices"])
+    confirmed = result["confirmed"]
+    assert confirmed["lr"] == chosen["lr"] and confirmed["summary"]["seeds"] == [
+        1340, 1342
+    ]  # fmt: skip
+    # the best's own sweep of the three seeds after those compared
+    alone = run_json(*argv[:8], "--lr", repr(chosen["lr"]), "--seed", "1340")
+    assert confirmed["summary"] == alone["summary"]
+    assert cc.main(argv) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == cc.format_confirmation(alone["summary"])
+    assert last.startswith("the best, again on fresh seeds 1340 to 1342: ")
+    # no best, nothing to confirm; no comparison, no confirmation
+    assert "confirmed" not in run_json(*argv[:8])
+
+
+def test_a_logged_run_draws_its_losses(post_run: dict) -> None:
+    report = cc.format_report(post_run).splitlines()
+    top = report.index("loss (log scale): t train, d dev, * both")
+    chart = report[top + 1 : top + 11]
+    assert [line[9] for line in chart] == ["|"] * 10
+    # ten logs, one column each: both curves fall, the first epoch at the left
+    columns = [
+        "".join(line[10:][c : c + 1] or " " for line in chart) for c in range(50)
+    ]
+    drawn = [(c, col) for c, col in enumerate(columns) if col.strip()]
+    assert len(drawn) == 10 and drawn[0][0] == 0 and drawn[-1][0] == 49
+    assert drawn[0][1].index(drawn[0][1].strip()[0]) < drawn[-1][1].rindex(
+        drawn[-1][1].strip()[-1]
+    )  # fmt: skip
+    assert report[top + 12].split() == ["epoch", "100", "1000"]
+    epoch, _, dev = min(post_run["loss_history"], key=lambda h: h[2])
+    assert report[top + 13].endswith(
+        f"^ the lowest dev_loss, {dev:.6f}, at epoch {epoch}"
+    )
+    assert report[top + 13].index("^") == 10 + round((epoch - 100) / 900 * 49)
+    # not for a run without a log
+    assert "loss (log scale)" not in cc.format_report(post_run | {"loss_history": []})
