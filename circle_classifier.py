@@ -181,17 +181,12 @@ def network(
     return layers(params, X, g, product)[-1]
 
 
-def plain(X: Tensor) -> Tensor:
-    """The post's inputs, (x1, x2)."""
-    return X
-
-
 def squares(X: Tensor) -> Tensor:
     """(x1, x2, x1^2, x2^2): in these the circle, x1^2 + x2^2 = 1, is a straight line."""
     return torch.cat([X, X**2], dim=-1)  # (N, 2) -> (N, 4)
 
 
-FEATURES = {"plain": plain, "squares": squares}
+FEATURES: dict[str, Function] = {"plain": lambda X: X, "squares": squares}  # the inputs
 
 
 # The post's other loss, and backpropagation by hand.
@@ -259,9 +254,8 @@ def backprop(
         dW = product(Z[k - 1].mT, dA)  # (fan_in, N) @ (N, fan_out) -> (fan_in, fan_out)
         grads[:0] = [dW, dA.sum_to_size(b.shape)]  # (N, fan_out) -> (fan_out,)
         if k > 1:  # back through W, then through g: relu' is 1 where it is on
-            dA = product(dA, W.mT).mul_(
-                g_prime(Z[k - 1])
-            )  # (N, fan_out) -> (N, fan_in)
+            # (N, fan_out) @ (fan_out, fan_in) -> (N, fan_in)
+            dA = product(dA, W.mT).mul_(g_prime(Z[k - 1]))
     return grads
 
 
@@ -314,7 +308,7 @@ def assess(
 
 def decision_map(
     params: Params, points: list, forward: Forward = forward_pass,
-    features: Function = plain,
+    features: Function = FEATURES["plain"],
 ) -> list[str]:  # fmt: skip
     """What the network says of [-1.5, 1.5]^2, as 25 lines of 49 cells: '#' inside, '.'
     outside, 'o' on the true unit circle, 'X' on each of `points`. A terminal's
@@ -385,20 +379,19 @@ def prepare(seed: int, args: Namespace, choice: Choice) -> tuple[Data, Params]:
     return tuple(T.to(args.device) for T in data), [p.to(args.device) for p in params]
 
 
-def trainer(
-    params: Params, X: Tensor, Y: Tensor, args: Namespace, choice: Choice,
-    loss: Loss, product: Callable = rows,
-) -> Callable[[int], None]:  # fmt: skip
+def trainer(params: Params, data: Data, args: Namespace, choice: Choice) -> Callable:
     """fit() or fit_by_hand(), bound to all but the epochs: training goes a stretch at a
     time, read from the device only in between."""
-    g = ACTIVATIONS[choice.activation]
+    loss, g = LOSSES[args.loss], ACTIVATIONS[choice.activation]
     if args.backprop == "manual":
-        by_hand = partial(backprop, dA_of=loss.dA, activation=g, product=product)
-        return partial(fit_by_hand, params, X, Y, lr=choice.lr, gradients=by_hand)
+        by_hand = partial(backprop, dA_of=loss.dA, activation=g)
+        return partial(fit_by_hand, params, *data[:2], lr=choice.lr, gradients=by_hand)
     for p in params:
         p.requires_grad_(True)
-    forward = partial(network, g=g[0], product=product)
-    return partial(fit, params, X, Y, lr=choice.lr, forward=forward, loss=loss.autograd)
+    forward = partial(network, g=g[0])
+    return partial(
+        fit, params, *data[:2], lr=choice.lr, forward=forward, loss=loss.autograd
+    )
 
 
 def stops(epochs: int, *every: int) -> Iterator[int]:
@@ -451,7 +444,7 @@ def run(args: Namespace, choice: Choice) -> dict:
     data, params = prepare(args.seed, args, choice)
     loss, g = LOSSES[args.loss], ACTIVATIONS[choice.activation][0]
     forward = partial(network, g=g)
-    train = trainer(params, *data[:2], args, choice, loss)
+    train = trainer(params, data, args, choice)
     history: list[list[float]] = []  # [epoch, train_loss, dev_loss] as logged
     ran, start = 0, time.perf_counter()
     for epoch in stops(args.epochs, 100, args.log_every):
@@ -587,10 +580,9 @@ def memory(device: torch.device) -> int:
     """The bytes of memory on `device`: a GPU's, or this machine's (unknown: no limit)."""
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[1]
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no such call here (Windows)
+    if not hasattr(os, "sysconf"):  # Windows
         return 2**62
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def group_size(args: Namespace, widths: list[int]) -> int:
@@ -653,6 +645,13 @@ def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
     dead = [statistics.median(d) for d in zip(*(r["dead_neurons"] for r in done))]
     relative = [relative_losses(r) for r in done if relative_losses(r)]
     worse = sum(dev > train for train, dev in relative)  # over-fitting's sign
+    medians = [statistics.median(losses) for losses in zip(*relative)] or [0, 0]
+    of = {
+        "train": medians[0],
+        "dev": medians[1],
+        "worse_on_dev": worse,
+        "of": len(relative),
+    }
     return {
         "runs": len(runs),
         "seeds": [runs[0]["seed"], runs[-1]["seed"]],
@@ -662,14 +661,7 @@ def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
         "dev_loss": spread([r["dev_loss"] for r in done]),
         "mistakes": spread([r["false_positives"] + r["false_negatives"] for r in done]),
         "dead_neurons": dead,  # each hidden layer's median
-        "relative_loss": {
-            "train": statistics.median(train for train, _ in relative),
-            "dev": statistics.median(dev for _, dev in relative),
-            "worse_on_dev": worse,
-            "of": len(relative),
-        }
-        if relative
-        else None,
+        "relative_loss": of if relative else None,
         "rank": {"seed": seed, "rank": rank, "of": len(done)} if ours else None,
     }
 
