@@ -431,12 +431,16 @@ def finish(
     }  # fmt: skip
 
 
+def named(choice: Choice) -> dict:
+    """A choice, as the results name it (JSON has lists, not tuples)."""
+    return choice._asdict() | {"hidden": list(choice.hidden)}
+
+
 def settings(args: Namespace, seed: int, choice: Choice) -> dict:
     """What a run was asked to do, as its results name it."""
     device = str(torch.empty(0, device=args.device).device)  # "cuda:0", not "cuda"
-    chosen = choice._asdict() | {"hidden": list(choice.hidden)}
     asked = {k: getattr(args, k) for k in ("epochs", "samples", "loss", "backprop")}
-    return {"seed": seed} | chosen | {"device": device} | asked
+    return {"seed": seed} | named(choice) | {"device": device} | asked
 
 
 def run(args: Namespace, choice: Choice) -> dict:
@@ -611,6 +615,7 @@ def sweep(args: Namespace, choice: Choice) -> Iterator[list[dict]]:
             start = time.perf_counter()
             nets, seen = train_together([*runs.values()], args, choice)
             synchronize(args.device)
+            progress("")
             share = (time.perf_counter() - start) / len(runs)  # of the group's fit
             for (seed, (data, _)), net, ran in zip(runs.items(), nets, seen):
                 try:
@@ -799,7 +804,7 @@ def loss_chart(history: list[list[float]], rows: int = 10, cols: int = 50) -> li
     labels = {0: f"{10**high:.2g}", rows - 1: f"{10**low:.2g}"}
     lines = ["loss (log scale): t train, d dev, * both"]
     lines += [
-        f"{labels.get(k, ''):>8} |{''.join(row)}".rstrip() for k, row in enumerate(grid)
+        f"{labels.get(k, ''):>8} |{''.join(r)}".rstrip() for k, r in enumerate(grid)
     ]
     lines += [" " * 9 + "+" + "-" * cols, f"{'epoch':>8}  {first:<{cols - 8}}{last:>8}"]
     mark = " " * (10 + where(epoch, first, last, cols))
@@ -808,10 +813,8 @@ def loss_chart(history: list[list[float]], rows: int = 10, cols: int = 50) -> li
 
 def format_row(r: dict, choice: bool = False) -> str:
     """One line of a sweep: a run's seed (and choice) and figures, or why it has none."""
-    row = ""
-    if choice:
-        row = f"lr {r['lr']!r}  hidden {hidden_text(r['hidden'])}  {r['activation']}  "
-        row += f"{r['init']}  {r['features']}  "
+    row = f"lr {r['lr']!r}  hidden {hidden_text(r['hidden'])}  {r['activation']}  " \
+        f"{r['init']}  {r['features']}  " if choice else ""  # fmt: skip
     row += f"seed {r['seed']}  " + (r["error"] if "error" in r else ROW.format(**r))
     return row + ("  learned nothing" if r.get("learned_nothing") else "")
 
@@ -836,12 +839,6 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
-def flags_of(c: dict) -> str:
-    """The flags that ask for a choice."""
-    return (f"--lr {c['lr']!r} --hidden {hidden_text(c['hidden'])} --activation "
-            f"{c['activation']} --init {c['init']} --features {c['features']}")  # fmt: skip
-
-
 def format_comparison(choices: list[dict]) -> str:
     """A line per choice, then the best of them."""
     lines = [COLUMNS]
@@ -856,14 +853,12 @@ def format_comparison(choices: list[dict]) -> str:
             row += f"{m['median']:>8g} ({m['q1']:g} to {m['q3']:g})".ljust(29)
             row += f"{s['dev_loss']['median']:>15.4f}  {dead:>19}"
         lines.append(row.rstrip())
-    b = best(choices)
-    if b is None:
-        lines.append("best: none, every run of every choice failed")
-    else:
-        lines.append(
-            f"best, by fewest failed runs, then median mistakes: {flags_of(b)}"
-        )
-    return "\n".join(lines)
+    if not (b := best(choices)):
+        return "\n".join([*lines, "best: none, every run of every choice failed"])
+    # a float prints as Python's repr, the shortest form that reads back as itself
+    flags = [f"--{k} {hidden_text(b[k]) if k == 'hidden' else b[k]}" for k in SEVERAL]
+    best_line = "best, by fewest failed runs, then median mistakes: " + " ".join(flags)
+    return "\n".join([*lines, best_line])
 
 
 def format_confirmation(s: dict) -> str:
@@ -923,12 +918,7 @@ some_widths = argument(hidden_widths, lambda widths: all(w > 0 for w in widths),
 FLAGS = [  # each flag: its type (or its choices), its default (the post's), its use
     ("--epochs", count(0), 1000, "steps of gradient descent"),
     ("--lr", a_rate, [0.5], "learning rate; several compare"),
-    (
-        "--hidden",
-        some_widths,
-        [(10, 5)],
-        "hidden layers' widths, or none; several compare",
-    ),
+    ("--hidden", some_widths, [(10, 5)], "widths, or none; several compare"),
     ("--activation", [*ACTIVATIONS], ["relu"], "hidden layers'; several compare"),
     ("--init", [*INITS], ["normal"], "how weights are drawn; several compare"),
     ("--features", [*FEATURES], ["plain"], "inputs: x1, x2, or with their squares"),
@@ -976,9 +966,7 @@ def check(parser: ArgumentParser, args: Namespace) -> None:
     if runs > 1 and (args.boundary or args.log_every):
         flag = "--boundary" if args.boundary else "--log-every"
         parser.error(f"{flag} is for one run, not {runs}")
-    seeds = args.seeds * (
-        2 if runs > args.seeds else 1
-    )  # a comparison confirms its best
+    seeds = args.seeds * (2 if runs > args.seeds else 1)  # a comparison confirms
     if (last := args.seed + seeds - 1) >= SEEDS:
         parser.error(f"--seeds {args.seeds} from --seed {args.seed} ends at {last}, "
                      f"past torch's last seed, {SEEDS - 1}")  # fmt: skip
@@ -993,10 +981,6 @@ def check(parser: ArgumentParser, args: Namespace) -> None:
             parser.error(f"--samples {args.samples}: a network of --hidden "
                          f"{hidden_text(hidden)} needs {need / 2**30:.0f} GiB, more "
                          f"than {where}")  # fmt: skip
-        if runs > 1 and not group_size(args, shape):
-            parser.error(f"--samples {args.samples}, --hidden {hidden_text(hidden)}: "
-                         f"one network needs {need / 2**20:.0f} MiB, too much for a "
-                         "group of a sweep")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1029,16 +1013,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def compare(args: Namespace, choices: list[Choice]) -> None:
-    """Each choice over the seeds, its rows as they come, then the summary or table."""
+    """Each choice over the seeds, its rows as they come, then the summary or table; a
+    comparison's best, again on fresh seeds."""
     runs: list[dict] = []
+    interrupted = False
     try:
         for choice in choices:
             for rows in sweep(args, choice):
-                progress("")
                 runs += rows
                 for row in rows:
                     (tell if args.json else out)(format_row(row, len(choices) > 1))
-        interrupted = False
     except KeyboardInterrupt:  # Ctrl-C: the summary of the runs so far, then stop
         progress("")
         if not runs:
@@ -1049,36 +1033,32 @@ def compare(args: Namespace, choices: list[Choice]) -> None:
         raise failed(
             f"no run gave a result: seed {runs[0]['seed']}: {runs[0]['error']}"
         )
-    summaries = []
-    for k, choice in enumerate(choices):  # each one's runs, as far as they got
-        if mine := runs[k * args.seeds : (k + 1) * args.seeds]:
-            named = choice._asdict() | {"hidden": list(choice.hidden)}
-            summaries.append(named | {"summary": summarize(mine, args.seed)})
+    each = [runs[k : k + args.seeds] for k in range(0, len(runs), args.seeds)]
+    summaries = [
+        named(c) | {"summary": summarize(r, args.seed)} for c, r in zip(choices, each)
+    ]
     if len(choices) == 1:
         result = {"runs": runs, "summary": summaries[0]["summary"]}
         text = format_summary(summaries[0]["summary"])
     else:
         result = {"runs": runs, "choices": summaries}
         text = format_comparison(summaries)
-    if interrupted or len(choices) == 1 or not (chosen := best(summaries)):
+    chosen = not interrupted and len(choices) > 1 and best(summaries)
+    if not (args.json and chosen):
         out(dumps(result) if args.json else "\n" + text)
-        if interrupted:
-            raise KeyboardInterrupt
-        return
-    if not args.json:
-        out("\n" + text)
-    # The best was chosen on the dev sets of these seeds: the post keeps a dev set to
-    # judge what training made, so judge it again on as many seeds not yet seen.
-    fresh = Namespace(**vars(args) | {"seed": args.seed + args.seeds})
-    again = Choice(
-        **{k: chosen[k] for k in SEVERAL} | {"hidden": tuple(chosen["hidden"])}
-    )
-    confirmed = summarize([r for rows in sweep(fresh, again) for r in rows], fresh.seed)
-    progress("")
-    result["confirmed"] = (
-        again._asdict() | {"hidden": list(again.hidden)} | {"summary": confirmed}
-    )
-    out(dumps(result) if args.json else format_confirmation(confirmed))
+    if interrupted:
+        raise KeyboardInterrupt
+    if chosen:  # chosen on these seeds' dev sets: the post keeps a dev set to judge
+        # what training made, so judge the best again on as many seeds not yet seen
+        fresh = Namespace(**vars(args) | {"seed": args.seed + args.seeds})
+        again = Choice(
+            **{k: chosen[k] for k in SEVERAL} | {"hidden": tuple(chosen["hidden"])}
+        )
+        confirmed = summarize(
+            [r for rows in sweep(fresh, again) for r in rows], fresh.seed
+        )
+        result["confirmed"] = named(again) | {"summary": confirmed}
+        out(dumps(result) if args.json else format_confirmation(confirmed))
 
 
 def out(text: str) -> None:
