@@ -728,7 +728,7 @@ ROW = (  # of a sweep, after the seed
     "{fit_seconds:.2f} s"
 )
 COLUMNS = (  # of the comparison
-    "lr      hidden    activation  init     features  runs  learned nothing  diverged"
+    "lr      {hidden}activation  init     features  runs  learned nothing  diverged"
     "  no result  mistakes: median (q1 to q3)  dev_loss median  dead neurons median"
 )
 OOM = "out of memory|can't allocate memory"  # what too large a --samples does
@@ -841,10 +841,13 @@ def format_summary(s: dict) -> str:
 
 def format_comparison(choices: list[dict]) -> str:
     """A line per choice, then the best of them."""
-    lines = [COLUMNS]
+    wide = max(9, *(len(hidden_text(c["hidden"])) + 1 for c in choices))
+    lines = [COLUMNS.format(hidden="hidden".ljust(wide + 1))]
     for c in choices:
         s, m = c["summary"], c["summary"]["mistakes"]
-        row = f"{c['lr']!r:<7} {hidden_text(c['hidden']):<9} {c['activation']:<11} "
+        row = (
+            f"{c['lr']!r:<7} {hidden_text(c['hidden']):<{wide}} {c['activation']:<11} "
+        )
         row += f"{c['init']:<8} {c['features']:<8}{s['runs']:>6}"
         counted = [len(s[k]) for k in ("learned_nothing", "diverged", "failed")]
         row += "  {:>15}  {:>8}  {:>9}  ".format(*counted)
