@@ -2647,3 +2647,13 @@ def test_a_logged_run_draws_its_losses(post_run: dict) -> None:
     assert report[top + 13].index("^") == 10 + round((epoch - 100) / 900 * 49)
     # not for a run without a log
     assert "loss (log scale)" not in cc.format_report(post_run | {"loss_history": []})
+
+
+def test_a_seeds_row_is_the_same_in_any_group_to_the_last_digit() -> None:
+    # at a chaotic rate too, where a last bit decides: seed 1340 beside other seeds
+    argv = ["--device", "cpu", "--lr", "20", "--epochs", "300", "--samples", "1000"]
+    rows = []
+    for first, seeds in [("1337", "10"), ("1340", "2"), ("1339", "5")]:
+        runs = run_json(*argv, "--seed", first, "--seeds", seeds)["runs"]
+        rows += [r | {"fit_seconds": 0} for r in runs if r["seed"] == 1340]
+    assert rows[0] == rows[1] == rows[2]
