@@ -564,7 +564,10 @@ def chunk_points(args: Namespace, widths: list[int]) -> int:
     except (OSError, ValueError):  # not Linux, or no L3 named there
         cache = CACHE
     per_point = network_bytes(1, widths) - network_bytes(0, widths)
-    return max(1, min(args.samples, cache // FILL // (GROUP * per_point)))
+    points = min(args.samples, cache // FILL // (GROUP * per_point))
+    # a multiple of 16 floats: each network's rows then start 64-byte aligned wherever
+    # it stands in the stack, so vectorized kernels sum them the same way
+    return max(16, points // 16 * 16)
 
 
 GROUP, FILL = 32, 4
