@@ -550,7 +550,8 @@ def train_together(
     return nets, [s or ran for s in seen]
 
 
-CACHE = 32 * 2**20  # bytes of cache to fill, where the machine does not say its L3's
+CACHE = 32 * 2**20  # bytes of L3 cache, where the machine does not say
+GROUP, FILL = 32, 4  # networks in a CPU's stack; the share of the L3 a chunk fills: 1/4
 
 
 def chunk_points(args: Namespace, widths: list[int]) -> int:
@@ -568,9 +569,6 @@ def chunk_points(args: Namespace, widths: list[int]) -> int:
     # a multiple of 16 floats: each network's rows then start 64-byte aligned wherever
     # it stands in the stack, so vectorized kernels sum them the same way
     return max(16, points // 16 * 16)
-
-
-GROUP, FILL = 32, 4
 
 
 def network_bytes(samples: int, widths: list[int]) -> int:
