@@ -122,20 +122,16 @@ def evaluate(
 
 # Beyond the post: one network of any depth, which everything below runs. A layer is
 # A = Z @ W + b, then Z' = g(A); its choices (widths, g, initial weights, inputs) are
-# arguments here, so that the post's functions above stay the post's.
-
-# The layout: examples as rows, as the post; or as columns, the post's exercise, where
-# every tensor is transposed and each product turns round. Stacks train in columns on a
-# CPU, where it is faster.
+# arguments here, so that the post's functions above stay the post's. The layout:
+# examples as rows, as the post; or as columns, the post's exercise, where every tensor
+# is transposed and each product turns round (stacks train so on a CPU: it is faster).
 
 
-def rows(Z: Tensor, W: Tensor) -> Tensor:
-    """A layer's product, examples as rows: (N, fan_in) @ (fan_in, fan_out) -> (N, fan_out)."""
+def rows(Z: Tensor, W: Tensor) -> Tensor:  # (N, in) @ (in, out) -> (N, out)
     return Z @ W
 
 
-def columns(Z: Tensor, W: Tensor) -> Tensor:
-    """The same, as columns: (fan_out, fan_in) @ (fan_in, N) -> (fan_out, N)."""
+def columns(Z: Tensor, W: Tensor) -> Tensor:  # (out, in) @ (in, N) -> (out, N)
     return W @ Z
 
 
@@ -298,12 +294,11 @@ def assess(
         train_loss = loss(Z[-1], Y_train)
         share = Y_train.mean()  # the constant that minimises the squared error
         dead = [int((g_prime(Zk) == 0).all(0).sum()) for Zk in Z[1:-1]]  # no gradient
-    return {
-        "train_loss": train_loss.item(), "constant_output": share.item(),
-        "constant_train_loss": loss(share.expand_as(Y_train), Y_train).item(),
-        "constant_dev_loss": loss(share.expand_as(Y_dev), Y_dev).item(),
-        "baseline_accuracy": (Y_dev == 0).sum().item() / len(Y_dev), "dead_neurons": dead,
-    }  # fmt: skip
+    constant = [loss(share.expand_as(Y), Y).item() for Y in (Y_train, Y_dev)]
+    return {"train_loss": train_loss.item(), "constant_output": share.item(),
+            "constant_train_loss": constant[0], "constant_dev_loss": constant[1],
+            "baseline_accuracy": (Y_dev == 0).sum().item() / len(Y_dev),
+            "dead_neurons": dead}  # fmt: skip
 
 
 def decision_map(
@@ -388,10 +383,12 @@ def trainer(params: Params, data: Data, args: Namespace, choice: Choice) -> Call
         return partial(fit_by_hand, params, *data[:2], lr=choice.lr, gradients=by_hand)
     for p in params:
         p.requires_grad_(True)
-    forward = partial(network, g=g[0])
-    return partial(
-        fit, params, *data[:2], lr=choice.lr, forward=forward, loss=loss.autograd
-    )
+    fit_as = {
+        "lr": choice.lr,
+        "forward": partial(network, g=g[0]),
+        "loss": loss.autograd,
+    }
+    return partial(fit, params, *data[:2], **fit_as)
 
 
 def stops(epochs: int, *every: int) -> Iterator[int]:
@@ -422,13 +419,11 @@ def finish(
     for k in ("dev_loss", "train_loss", "constant_train_loss", "constant_dev_loss"):
         r[k] += 0.0  # a loss of -0.0 (a cross entropy's) reads as 0
     tp, fp, tn, fn = (r[k] for k in COUNTS)
-    return r | {
-        "learned_nothing": tp + fp == 0 or tn + fn == 0,  # one answer for every point
-        "accuracy": (tp + tn) / len(data[3]),
-        "precision": tp / (tp + fp) if tp + fp else None,
-        "recall": tp / (tp + fn) if tp + fn else None,
-        "n_train": len(data[0]), "n_dev": len(data[3]),
-    }  # fmt: skip
+    return r | {"learned_nothing": tp + fp == 0 or tn + fn == 0,  # one answer for all
+                "accuracy": (tp + tn) / len(data[3]),
+                "precision": tp / (tp + fp) if tp + fp else None,
+                "recall": tp / (tp + fn) if tp + fn else None,
+                "n_train": len(data[0]), "n_dev": len(data[3])}  # fmt: skip
 
 
 def named(choice: Choice) -> dict:
@@ -465,9 +460,8 @@ def run(args: Namespace, choice: Choice) -> dict:
         if not all_finite(params):  # one read in 100 epochs, or at each log
             break
     synchronize(args.device)
-    seconds = time.perf_counter() - start
     result = finish(params, data, ran, args, choice) | settings(args, args.seed, choice)
-    result |= {"fit_seconds": seconds, "loss_history": history}
+    result |= {"fit_seconds": time.perf_counter() - start, "loss_history": history}
     if args.boundary:
         mistakes = result["false_positive_samples"] + result["false_negative_samples"]
         features = FEATURES[choice.features]
@@ -535,7 +529,7 @@ def train_together(
         return total
 
     seen: list[int | None] = [None] * len(runs)
-    ran = 0
+    ran = 0  # epochs trained
     for epoch in stops(args.epochs, 100):
         fit_by_hand(params, X, Y, epoch - ran, choice.lr, gradients)
         ran = epoch
@@ -575,9 +569,7 @@ def network_bytes(samples: int, widths: list[int]) -> int:
     """A stacked network's bytes: data, mask, activations and their gradients, and four
     times its parameters (its own, the stack's, their gradients and updates)."""
     hidden = sum(widths[1:-1])
-    parameters = sum(
-        (fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(widths)
-    )
+    parameters = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(widths))
     return 4 * (samples * (widths[0] + 6 + 4 * hidden) + 4 * parameters)
 
 
@@ -651,13 +643,8 @@ def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
     dead = [statistics.median(d) for d in zip(*(r["dead_neurons"] for r in done))]
     relative = [relative_losses(r) for r in done if relative_losses(r)]
     worse = sum(dev > train for train, dev in relative)  # over-fitting's sign
-    medians = [statistics.median(losses) for losses in zip(*relative)] or [0, 0]
-    of = {
-        "train": medians[0],
-        "dev": medians[1],
-        "worse_on_dev": worse,
-        "of": len(relative),
-    }
+    train, dev = [statistics.median(losses) for losses in zip(*relative)] or [0, 0]
+    of = {"train": train, "dev": dev, "worse_on_dev": worse, "of": len(relative)}
     return {
         "runs": len(runs),
         "seeds": [runs[0]["seed"], runs[-1]["seed"]],
