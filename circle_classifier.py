@@ -214,13 +214,18 @@ def cross_entropy_dA(Y_pred: Tensor, Y: Tensor) -> Tensor:
 class Loss(NamedTuple):
     value: LossFunction  # what a report measures
     autograd: LossFunction  # what autograd differentiates: torch's own
+    each: LossFunction  # the same, each point's: what a stack weighs and adds up
     dA: LossFunction  # its gradient where backprop() starts
 
 
 # torch's binary_cross_entropy has a backward of its own: (Y_pred - Y) divided by
 # max(Y_pred (1 - Y_pred), 1e-12), which autograd through the formula above is not.
-LOSSES = {"mse": Loss(mean_squared_error, mean_squared_error, squared_error_dA),
-          "bce": Loss(binary_cross_entropy, F.binary_cross_entropy, cross_entropy_dA)}  # fmt: skip
+LOSSES = {
+    "mse": Loss(mean_squared_error, mean_squared_error,
+                partial(F.mse_loss, reduction="none"), squared_error_dA),
+    "bce": Loss(binary_cross_entropy, F.binary_cross_entropy,
+                partial(F.binary_cross_entropy, reduction="none"), cross_entropy_dA),
+}  # fmt: skip
 # The hidden layers' non-linearity, and its derivative in terms of its output Z, written
 # over Z in place: backprop() needs Z no more, and a pass over memory costs the most.
 Activation = tuple[Function, Function]
@@ -492,38 +497,40 @@ def train_together(
     counts = [len(data[0]) for data, _ in runs]
     n = size * math.ceil(max(counts) / size)  # (n - count) points of padding
     first = runs[0][0][0]  # the stack's tensors are of its dtype, on its device
-    X = first.new_zeros(len(runs), n, first.shape[1])  # (S, n, F), 0 on the padding
-    Y, mask = first.new_zeros(2, len(runs), n, 1)  # (S, n, 1) each
+    X = first.new_zeros(len(runs), n, first.shape[1])  # (S, n, F), 0 on padding
+    # Y (S, n, 1), and each point's weight: from a chunk's mean loss to its network's
+    Y, weight = first.new_zeros(2, len(runs), n, 1)  # 0 on padding: it adds nothing
     for s, ((X_train, Y_train, *_), _) in enumerate(runs):
-        X[s, : counts[s]], Y[s, : counts[s]], mask[s, : counts[s]] = X_train, Y_train, 1
-    scale = size / first.new_tensor(counts)  # (S,): from a chunk's mean to its own
+        own = slice(0, counts[s])
+        X[s, own], Y[s, own], weight[s, own] = X_train, Y_train, size / counts[s]
     # W1 (S, F, H1), b1 (S, 1, H1), ...: a bias as a row, to broadcast as in the post
     shapes, nets = [p.shape for p in runs[0][1]], zip(*[net for _, net in runs])
     params = [torch.stack([p.view(-1, p.shape[-1]) for p in ps]) for ps in nets]
     if layout == "columns":  # each of them transposed: X (S, F, n), b1 (S, H1, 1), ...
-        X, Y, mask, *params = [T.mT.contiguous() for T in (X, Y, mask, *params)]
+        X, Y, weight, *params = [T.mT.contiguous() for T in (X, Y, weight, *params)]
     loss, g = LOSSES[args.loss], ACTIVATIONS[choice.activation]
+    # glibc gives a freed block back to the system, to fault it in again at the next
+    # chunk, unless it has seen a larger one freed: free one of 31 MiB (its most), so
+    # that every tensor a chunk frees stays in its heap for the next
+    torch.empty(31 * 2**20, dtype=torch.uint8)  # freed at once
 
-    def chunk_gradients(params: Params, X: Tensor, Y: Tensor, mask: Tensor) -> Params:
-        # 0 on the padding in both Y_pred * mask and Y, which so adds 0 to each
-        # network's loss; the scale makes that its mean over its own points
+    def chunk_gradients(params: Params, X: Tensor, Y: Tensor, w: Tensor) -> Params:
+        # the chunk's share of each network's mean loss, its gradient its own
         if args.backprop == "manual":
-            weight = mask * scale.view(-1, 1, 1)
 
             def dA_of(Y_pred: Tensor, Y: Tensor) -> Tensor:
-                return loss.dA(Y_pred, Y) * weight
+                return loss.dA(Y_pred, Y) * w
 
             return backprop(params, X, Y, dA_of, g, product)
         with torch.enable_grad():  # what L.backward() would put in each .grad
             leaves = [p.detach().requires_grad_() for p in params]
-            Y_pred = network(leaves, X, g[0], product) * mask
-            L = torch.vmap(loss.autograd)(Y_pred, Y) @ scale  # (S,) @ (S,) -> ()
+            L = (loss.each(network(leaves, X, g[0], product), Y) * w).sum() / size
             return list(torch.autograd.grad(L, leaves))
 
     def gradients(params: Params, X: Tensor, Y: Tensor) -> Params:
         total = [torch.zeros_like(p) for p in params]
         for start in range(0, n, size):
-            chunk = [T.narrow(points, start, size) for T in (X, Y, mask)]
+            chunk = [T.narrow(points, start, size) for T in (X, Y, weight)]
             for t, grad in zip(total, chunk_gradients(params, *chunk)):
                 t += grad
         return total
@@ -545,7 +552,7 @@ def train_together(
 
 
 CACHE = 32 * 2**20  # bytes of L3 cache, where the machine does not say
-GROUP, FILL = 32, 4  # networks in a CPU's stack; the share of the L3 a chunk fills: 1/4
+GROUP, FILL = 32, 2  # networks in a CPU's stack; the share of the L3 a chunk fills: 1/2
 
 
 def chunk_points(args: Namespace, widths: list[int]) -> int:
@@ -597,6 +604,8 @@ def sweep(args: Namespace, choice: Choice) -> Iterator[list[dict]]:
     runs' figures, computed another way), or why a run has none."""
     seeds = range(args.seed, args.seed + args.seeds)
     size = max(1, group_size(args, widths(choice)))  # check() refused a 0
+    # groups of even size: a small last one would pay as much per epoch as a full one
+    size = math.ceil(len(seeds) / math.ceil(len(seeds) / size))
     for group in (seeds[i : i + size] for i in range(0, len(seeds), size)):
         rows, runs = {}, {}
         for seed in group:
