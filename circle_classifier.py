@@ -601,7 +601,7 @@ def group_size(args: Namespace, widths: list[int]) -> int:
 
 def sweep(args: Namespace, choice: Choice) -> Iterator[list[dict]]:
     """Seeds --seed, --seed + 1, ... trained in groups: each group's rows (its single
-    runs' figures, computed another way), or why a run has none."""
+    runs' figures computed another way, so their last bits differ), or why one has none."""
     seeds = range(args.seed, args.seed + args.seeds)
     size = max(1, group_size(args, widths(choice)))  # check() refused a 0
     # groups of even size: a small last one would pay as much per epoch as a full one
