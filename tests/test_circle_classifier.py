@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import math
+import platform
 import re
 import signal
 import statistics
@@ -2657,3 +2658,30 @@ def test_a_seeds_row_is_the_same_in_any_group_to_the_last_digit() -> None:
         runs = run_json(*argv, "--seed", first, "--seeds", seeds)["runs"]
         rows += [r | {"fit_seconds": 0} for r in runs if r["seed"] == 1340]
     assert rows[0] == rows[1] == rows[2]
+
+
+FAULTS = """
+import resource, sys
+import circle_classifier as cc
+args = cc.build_parser().parse_args(["--device", "cpu", "--epochs", "5", "--backprop", sys.argv[1]])
+runs = [cc.prepare(seed, args, cc.Choice()) for seed in range(8)]
+cc.train_together(runs, args, cc.Choice())  # the first epochs may fault
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+cc.train_together(runs, args, cc.Choice())
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or platform.libc_ver()[0] != "glibc",
+    reason="counts the page faults of glibc's allocator",
+)
+@pytest.mark.parametrize("backprop", ["autograd", "manual"])
+def test_a_stacks_epochs_fault_no_memory_in(backprop: str) -> None:
+    # without the 31 MiB block freed first, glibc gives a chunk's freed tensors back
+    # to the system and faults them in again: thousands of pages in 5 epochs here. A
+    # fresh process: one that has freed a large tensor before would not show it.
+    here = Path(cc.__file__).parent
+    command = [sys.executable, "-c", FAULTS, backprop]
+    run = subprocess.run(command, cwd=here, capture_output=True, text=True, check=True)
+    assert int(run.stdout) < 100, f"{run.stdout} pages faulted in over 5 epochs"
