@@ -2663,11 +2663,11 @@ def test_a_seeds_row_is_the_same_in_any_group_to_the_last_digit() -> None:
 FAULTS = """
 import resource, sys
 import circle_classifier as cc
-args = cc.build_parser().parse_args(["--device", "cpu", "--epochs", "5", "--backprop", sys.argv[1]])
+args = cc.build_parser().parse_args(["--device", "cpu", "--backprop", sys.argv[1]])
 runs = [cc.prepare(seed, args, cc.Choice()) for seed in range(8)]
-cc.train_together(runs, args, cc.Choice())  # the first epochs may fault
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-cc.train_together(runs, args, cc.Choice())
+for args.epochs in (5, 5, 20):  # the heap grows to its size in the first calls
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    cc.train_together(runs, args, cc.Choice())
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
@@ -2679,9 +2679,10 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 @pytest.mark.parametrize("backprop", ["autograd", "manual"])
 def test_a_stacks_epochs_fault_no_memory_in(backprop: str) -> None:
     # without the 31 MiB block freed first, glibc gives a chunk's freed tensors back
-    # to the system and faults them in again: thousands of pages in 5 epochs here. A
-    # fresh process: one that has freed a large tensor before would not show it.
+    # to the system and faults them in again: 8,000 to 56,000 pages in 20 epochs
+    # here, against 200 at most with it. A fresh process: one that has freed a large
+    # tensor before would not show it.
     here = Path(cc.__file__).parent
     command = [sys.executable, "-c", FAULTS, backprop]
     run = subprocess.run(command, cwd=here, capture_output=True, text=True, check=True)
-    assert int(run.stdout) < 100, f"{run.stdout} pages faulted in over 5 epochs"
+    assert int(run.stdout) < 1000, f"{run.stdout} pages faulted in over 20 epochs"
