@@ -388,12 +388,10 @@ def trainer(params: Params, data: Data, args: Namespace, choice: Choice) -> Call
         return partial(fit_by_hand, params, *data[:2], lr=choice.lr, gradients=by_hand)
     for p in params:
         p.requires_grad_(True)
-    fit_as = {
-        "lr": choice.lr,
-        "forward": partial(network, g=g[0]),
-        "loss": loss.autograd,
-    }
-    return partial(fit, params, *data[:2], **fit_as)
+    forward = partial(network, g=g[0])
+    return partial(
+        fit, params, *data[:2], lr=choice.lr, forward=forward, loss=loss.autograd
+    )
 
 
 def stops(epochs: int, *every: int) -> Iterator[int]:
@@ -490,9 +488,8 @@ def train_together(
     layout = layout or ("columns" if args.device.type == "cpu" else "rows")  # faster
     product, points = (columns, -1) if layout == "columns" else (rows, -2)
     # A chunk of points at a time, its gradients summed: a chunk's work stays in the
-    # cache, and its tensors are reused, not given back to the system each epoch. The
-    # chunk and so the padded length depend on --samples and the network alone, so
-    # that a network's sums are the same whichever others share its stack.
+    # cache. The chunk and so the padded length depend on --samples and the network
+    # alone, so that a network's sums are the same whichever others share its stack.
     size = chunk_points(args, widths(choice))
     counts = [len(data[0]) for data, _ in runs]
     n = size * math.ceil(max(counts) / size)  # (n - count) points of padding
@@ -511,7 +508,7 @@ def train_together(
     loss, g = LOSSES[args.loss], ACTIVATIONS[choice.activation]
     # glibc gives a freed block back to the system, to fault it in again at the next
     # chunk, unless it has seen a larger one freed: free one of 31 MiB (its most), so
-    # that every tensor a chunk frees stays in its heap for the next
+    # that the tensors a chunk frees stay in its heap, reused by the next chunk
     torch.empty(31 * 2**20, dtype=torch.uint8)  # freed at once
 
     def chunk_gradients(params: Params, X: Tensor, Y: Tensor, w: Tensor) -> Params:
@@ -573,7 +570,7 @@ def chunk_points(args: Namespace, widths: list[int]) -> int:
 
 
 def network_bytes(samples: int, widths: list[int]) -> int:
-    """A stacked network's bytes: data, mask, activations and their gradients, and four
+    """A stacked network's bytes: data, weights, activations and their gradients, four
     times its parameters (its own, the stack's, their gradients and updates)."""
     hidden = sum(widths[1:-1])
     parameters = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(widths))
