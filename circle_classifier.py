@@ -570,7 +570,7 @@ def chunk_points(args: Namespace, widths: list[int]) -> int:
 
 
 def network_bytes(samples: int, widths: list[int]) -> int:
-    """A stacked network's bytes: data, weights, activations and their gradients, four
+    """A stacked network's bytes: data, points' weights, activations and gradients, four
     times its parameters (its own, the stack's, their gradients and updates)."""
     hidden = sum(widths[1:-1])
     parameters = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(widths))

@@ -2665,7 +2665,8 @@ import resource, sys
 import circle_classifier as cc
 args = cc.build_parser().parse_args(["--device", "cpu", "--backprop", sys.argv[1]])
 runs = [cc.prepare(seed, args, cc.Choice()) for seed in range(8)]
-for args.epochs in (5, 5, 20):  # the heap grows to its size in the first calls
+for epochs in (5, 5, 20):  # the heap grows to its size in the first calls
+    args.epochs = epochs
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     cc.train_together(runs, args, cc.Choice())
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
