@@ -22,6 +22,7 @@ import sys
 import time
 from argparse import Namespace
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -236,6 +237,14 @@ def cross_entropy_dA(Y_pred: Tensor, Y: Tensor) -> Tensor:
     return Y_pred - Y
 
 
+def binary_cross_entropy(Y_pred: Tensor, Y: Tensor) -> Tensor:
+    """torch's binary_cross_entropy, the mean of -(Y log Y_pred + (1 - Y) log(1 -
+    Y_pred)) over Y_pred, Y (N, 1). torch's refuses a NaN: here a diverged network's NaN
+    gives a NaN loss, as the squared error does, and all else is as torch's."""
+    loss = F.binary_cross_entropy(Y_pred.nan_to_num(), Y)
+    return torch.where(Y_pred.isnan().any(), math.nan, loss)
+
+
 class Loss(NamedTuple):
     mean: Callable  # what fit() descends and the report measures
     torch: Callable  # torch's own: with reduction="none", each point's, for a stack
@@ -246,7 +255,7 @@ class Loss(NamedTuple):
 # by max(Y_pred (1 - Y_pred), 1e-12); by hand it is exact. The report says which.
 LOSSES = {
     "mse": Loss(mean_squared_error, F.mse_loss, squared_error_dA),
-    "bce": Loss(F.binary_cross_entropy, F.binary_cross_entropy, cross_entropy_dA),
+    "bce": Loss(binary_cross_entropy, F.binary_cross_entropy, cross_entropy_dA),
 }
 
 
@@ -395,8 +404,6 @@ def finish(params: Params, data: list, ran: int, loss: str, choice: Choice) -> d
     r["constant_output"] = share.item()
     r["constant_train_loss"], r["constant_dev_loss"] = [c + 0.0 for c in constant]
     r["baseline_accuracy"], r["accuracy"] = (tn + fp) / n, (tp + tn) / n
-    r["precision"] = tp / (tp + fp) if tp + fp else None
-    r["recall"] = tp / (tp + fn) if tp + fn else None
     r["dead_neurons"], r["n_train"], r["n_dev"] = dead, len(X_train), n
     r["learned_nothing"] = tp + fp == 0 or tn + fn == 0  # one answer for every point
     # each set's loss over its own best constant's, as the sets' shares inside differ
@@ -416,30 +423,29 @@ def settings(args: Namespace, seed: int, choice: Choice) -> dict:
 
 # A stack: every tensor gets a leading dimension S of networks, and examples are
 # columns, as in the exercise: a CPU's batched products are several times faster so, as
-# they write along the examples. CHUNK points at a time keep a group's work in the cache.
-# A network's sums do not depend on its neighbours: each is padded to whole chunks, and
-# a chunk of padding adds exactly 0 to its gradients.
+# they write along the examples. CHUNK points at a time keep a group's work in the cache,
+# two chunks at once, each on a thread of its own (measured: torch's second thread spins
+# while it waits, and beside other busy programs a sweep crawls; a thread here sleeps).
+# A network's sums do not depend on its neighbours: each is padded to whole chunks, a
+# chunk of padding adds exactly 0 to its gradients, and the chunks add up in order.
 GROUP = 16  # networks in a stack on a CPU; a GPU trains all the seeds in one
 CHUNK = 2048  # points
 
 
-def stack_gradients(params: Params, stack: list, args: Namespace, g: str) -> Params:
-    """The gradients of the sum of each network's mean loss: each network's are its own.
-    The stack: X (S, F, n), Y (S, 1, n), and each point's share of its network's mean,
-    weight (S, 1, n), 0 on padding. g names the hidden layers' non-linearity."""
-    X, Y, weight = stack
-    loss, total = LOSSES[args.loss], [torch.zeros_like(p) for p in params]
-    for start in range(0, X.shape[-1], CHUNK):
-        Xc, Yc, wc = [T[..., start : start + CHUNK] for T in (X, Y, weight)]
-        if args.backprop == "manual":
-            grads = backprop(params, Xc, Yc, wc, loss.dA, g, columns=True)
-        else:
-            leaves = [p.detach().requires_grad_() for p in params]
-            Y_pred = layers(leaves, Xc, ACTIVATIONS[g][0], columns=True)[-1]
-            L = (loss.torch(Y_pred, Yc, reduction="none") * wc).sum()
-            grads = torch.autograd.grad(L, leaves)
-        total = [t + grad for t, grad in zip(total, grads)]
-    return total
+def chunk_gradients(params: Params, chunk: list, args: Namespace, g: str) -> Params:
+    """The gradients of a chunk's share of each network's mean loss: each network's own.
+    The chunk: X (S, F, c), Y (S, 1, c), and each point's share of its network's mean,
+    weight (S, 1, c), 0 on padding. g names the hidden layers' non-linearity."""
+    X, Y, weight = chunk
+    loss = LOSSES[args.loss]
+    if args.backprop == "manual":
+        return backprop(params, X, Y, weight, loss.dA, g, columns=True)
+    leaves = [p.detach().requires_grad_() for p in params]
+    Y_pred = layers(leaves, X, ACTIVATIONS[g][0], columns=True)[-1]  # (S, 1, c)
+    # nan_to_num: torch's cross entropy refuses a NaN, a diverged network's, which would
+    # stop the others too; it changes nothing where all is finite
+    L = (loss.torch(Y_pred.nan_to_num(), Y, reduction="none") * weight).sum()
+    return list(torch.autograd.grad(L, leaves))
 
 
 def train_stack(runs: list, choice: Choice, args: Namespace) -> tuple[list, list]:
@@ -449,34 +455,36 @@ def train_stack(runs: list, choice: Choice, args: Namespace) -> tuple[list, list
     # next chunk, unless it has seen a larger one freed: free one of 31 MiB first
     torch.empty(31 * 2**20, dtype=torch.uint8)
     counts = [len(data[0]) for data, _ in runs]
-    n = CHUNK * math.ceil(max(counts) / CHUNK)  # points, each network's padded to n
+    # Each network padded to n points: whole chunks, or fewer --samples, rounded up to
+    # a multiple of 16 so that every network's rows are aligned alike.
+    size = min(CHUNK, 16 * math.ceil(args.samples / 16))
+    n = size * math.ceil(max(counts) / size)
     X_train = runs[0][0][0]
     X = X_train.new_zeros(len(runs), X_train.shape[1], n)  # (S, F, n), 0 on padding
     Y, weight = X_train.new_zeros(2, len(runs), 1, n)  # each (S, 1, n)
     for s, ((X_train, Y_train, *_), _) in enumerate(runs):
         X[s, :, : counts[s]], Y[s, :, : counts[s]] = X_train.T, Y_train.T
         weight[s, :, : counts[s]] = 1 / counts[s]
+    chunks = [[T[..., i : i + size] for T in (X, Y, weight)] for i in range(0, n, size)]
     # W (in, out) -> (S, out, in) and b (out,) -> (S, out, 1): each transposed
     shapes = [p.shape for p in runs[0][1]]
-    params = []
-    for k, shape in enumerate(shapes):
-        params.append(
-            torch.stack([p[k].detach().view(-1, shape[-1]).mT for _, p in runs])
-        )
+    columns = [[p.detach().view(-1, p.shape[-1]).mT for p in net] for _, net in runs]
+    params = [torch.stack(stacked) for stacked in zip(*columns)]
     seen: list = [None] * len(runs)  # the epoch each was first seen not finite
-    for epoch in range(1, args.epochs + 1):
-        grads = stack_gradients(params, [X, Y, weight], args, choice.activation)
-        params = [p - choice.lr * grad for p, grad in zip(params, grads)]
-        if epoch % 100 == 0 or epoch == args.epochs:
-            finite = torch.stack([p.isfinite().flatten(1).all(1) for p in params])
-            for s, ok in enumerate(finite.all(0).tolist()):  # one read from the device
-                if not ok and seen[s] is None:
-                    seen[s] = epoch
-            if None not in seen:  # a network alone trains on: all of them stop here
-                break
-    nets = [
-        [p[s].mT.reshape(q) for p, q in zip(params, shapes)] for s in range(len(seen))
-    ]
+    with ThreadPoolExecutor(2) as pool:
+        for epoch in range(1, args.epochs + 1):
+            g = choice.activation
+            jobs = [pool.submit(chunk_gradients, params, c, args, g) for c in chunks]
+            grads = [sum(each) for each in zip(*(job.result() for job in jobs))]
+            params = [p - choice.lr * grad for p, grad in zip(params, grads)]
+            if epoch % 100 == 0 or epoch == args.epochs:
+                finite = torch.stack([p.isfinite().flatten(1).all(1) for p in params])
+                for s, ok in enumerate(finite.all(0).tolist()):  # one read, 100 epochs
+                    if not ok and seen[s] is None:
+                        seen[s] = epoch
+                if None not in seen:  # a network alone trains on: all stop here
+                    break
+    nets = [[p.mT.reshape(q) for p, q in zip(net, shapes)] for net in zip(*params)]
     return nets, [args.epochs if epoch is None else epoch for epoch in seen]
 
 
@@ -533,10 +541,8 @@ def summarize(runs: list[dict], seed: int) -> dict[str, Any]:
         train, dev = zip(*relative)
         worse = sum(d > t for t, d in relative)  # over-fitting's sign
         medians = {"train": statistics.median(train), "dev": statistics.median(dev)}
-        summary["relative_loss"] = medians | {
-            "worse_on_dev": worse,
-            "of": len(relative),
-        }
+        medians |= {"worse_on_dev": worse, "of": len(relative)}
+        summary["relative_loss"] = medians
     if ours := [r["dev_loss"] for r in done if r["seed"] == seed]:
         rank = 1 + sum(r["dev_loss"] < ours[0] for r in done)  # ties share the better
         summary["rank"] = {"seed": seed, "rank": rank, "of": len(done)}
@@ -551,9 +557,7 @@ def failures(summary: dict) -> int:
 def score(summary: dict) -> tuple:
     """What the best choice has least of: failed runs, then median mistakes, then median
     dev loss. Mistakes alone would flatter runs that say "outside" everywhere."""
-    medians = [
-        summary[k]["median"] if summary[k] else 0 for k in ("mistakes", "dev_loss")
-    ]
+    medians = [(summary[k] or {}).get("median", 0) for k in ("mistakes", "dev_loss")]
     return failures(summary), *medians
 
 
@@ -563,9 +567,8 @@ def decision_map(params: Params, points: list, forward: Callable, inputs: str) -
     outside, 'o' on the true unit circle, 'X' on each of `points`. A terminal's
     characters are about twice as tall as wide, so columns are half as far apart."""
     rows, cols, step = 25, 49, 3 / 24
-    x2, x1 = torch.meshgrid(
-        torch.linspace(1.5, -1.5, rows), torch.linspace(-1.5, 1.5, cols), indexing="ij"
-    )  # each (rows, cols): x2 down the lines, x1 along them
+    down, across = torch.linspace(1.5, -1.5, rows), torch.linspace(-1.5, 1.5, cols)
+    x2, x1 = torch.meshgrid(down, across, indexing="ij")  # each (rows, cols)
     cells = torch.stack([x1, x2], dim=-1).view(-1, 2)  # (rows * cols, 2)
     with torch.no_grad():
         Y_pred = forward(params, FEATURES[inputs](cells).to(params[0].device))
@@ -603,9 +606,8 @@ def loss_chart(history: list[list[float]], rows: int = 10, cols: int = 50) -> li
     lines += [" " * 9 + "+" + "-" * cols, f"{'epoch':>8}  {first:<{cols - 8}}{last:>8}"]
     epoch, _, dev = min(history, key=lambda entry: entry[2])
     col = round((epoch - first) / (last - first or 1) * (cols - 1))
-    return lines + [
-        " " * (10 + col) + f"^ the lowest dev_loss, {dev:.6f}, at epoch {epoch}"
-    ]
+    marker = " " * (10 + col) + f"^ the lowest dev_loss, {dev:.6f}, at epoch {epoch}"
+    return [*lines, marker]
 
 
 # The command line: the report's text, the flags, main() and, last, the entry point.
@@ -616,29 +618,21 @@ device {device}, seed {seed}: {n_train} train points, {n_dev} dev points
 network {shape} on {inputs}: {layers}, {init} initial weights
 fit: {epochs} epochs, lr {lr!r}, {loss} loss, {backprop} gradients{note}, {fit_seconds:.2f} s
 dev_loss in full: {dev_loss:.10g}
-
-confusion matrix   predicted inside   predicted outside
-actually inside    {true_positives:>16}   {false_negatives:>17}
-actually outside   {false_positives:>16}   {true_negatives:>17}
-{rates}
-misclassified dev points: {where}
+accuracy {accuracy:.2%}; misclassified dev points: {where}
 
 measured against:
 train_loss      = {train_loss:.4f}  (the loss on the points it trained on)
 constant output = {constant_output:.4f}  (the train set's share inside, for every point): \
 train_loss {constant_train_loss:.4f}, dev_loss {constant_dev_loss:.4f}
-always outside  = accuracy {baseline_accuracy:.2%}  (the network: {accuracy:.2%})
+always outside  = accuracy {baseline_accuracy:.2%}
 dead neurons    = {dead}
 over-fitting    = {overfit}"""
 # With cross entropy the two ways to the gradients are two different training runs.
 NOTES = {"autograd": " (torch's binary_cross_entropy)", "manual": " (exact)"}
 LEGEND = "# network says inside  . outside  o true unit circle  X misclassified"
 LOG = "epoch {:>{width}}  train_loss {:.6f}  dev_loss {:.6f}"
-ROW = (
-    "dev_loss {dev_loss:.4f}  tp {true_positives}  fp {false_positives}  "
-    "tn {true_negatives}  fn {false_negatives}  accuracy {accuracy:.2%}  "
-    "fit {fit_seconds:.2f} s"
-)
+ROW = "dev_loss {dev_loss:.4f}  tp {true_positives}  fp {false_positives}  \
+tn {true_negatives}  fn {false_negatives}"
 
 
 def post_output(r: dict) -> str:
@@ -651,8 +645,6 @@ def post_output(r: dict) -> str:
 
 def format_report(r: dict) -> str:
     """The post's output, then the run, what it is measured against, and the map."""
-    rates = ["accuracy", "precision", "recall"]
-    rates = [f"{k} {r[k]:.2%}" if r[k] is not None else f"{k} n/a" for k in rates]
     inputs = "x1, x2" if r["features"] == "plain" else "x1, x2, x1^2, x2^2"
     shape = "-".join(map(str, [len(inputs.split(", ")), *r["hidden"], 1]))
     layers = f"{r['activation']} hidden layers" if r["hidden"] else "no hidden layer"
@@ -669,8 +661,7 @@ def format_report(r: dict) -> str:
         overfit += "worse on dev" if dev > train else "no worse on dev"
     note = NOTES[r["backprop"]] if r["loss"] == "bce" else ""
     fields = {"shape": shape, "inputs": inputs, "layers": layers, "note": note}
-    fields |= {"rates": "   ".join(rates), "where": where, "dead": dead}
-    text = REPORT.format(**r, **fields, overfit=overfit)
+    text = REPORT.format(**r, **fields, where=where, dead=dead, overfit=overfit)
     lines = [post_output(r), *text.split("\n")]
     if r["learned_nothing"]:
         lines.append("learned nothing: it gives the same answer for every dev point")
@@ -683,8 +674,7 @@ def format_report(r: dict) -> str:
 
 
 def flag_text(value: Any) -> str:
-    """A choice as its flag takes it: widths as 10,5 or none; a rate as Python writes
-    it (2 is 2.0)."""
+    """A choice as its flag takes it: widths as 10,5 or none; a rate as Python has it."""
     if isinstance(value, (list, tuple)):
         return ",".join(map(str, value)) or "none"
     return str(value)
@@ -710,10 +700,9 @@ def format_summary(s: dict) -> str:
             cells = "  ".join(f"{k} {v:{style}}" for k, v in s[name].items())
             lines.append(f"{name + ':':<10} {cells}")
     if rel := s["relative_loss"]:
-        lines.append(
-            f"loss / constant's: median {rel['train']:.1%} on train, {rel['dev']:.1%} "
-            f"on dev; worse on dev in {rel['worse_on_dev']} of {rel['of']}"
-        )
+        median = f"median {rel['train']:.1%} on train, {rel['dev']:.1%} on dev"
+        worse = f"worse on dev in {rel['worse_on_dev']} of {rel['of']}"
+        lines.append(f"loss / constant's: {median}; {worse}")
     if rank := s["rank"]:
         of = f"{rank['rank']} of {rank['of']}"
         lines.append(f"seed {rank['seed']} ranks {of} by dev_loss (1 is the lowest)")
@@ -735,10 +724,8 @@ def format_comparison(summaries: list[dict], varying: list[str]) -> str:
             line.append(f"{c['summary']['dev_loss']['median']:.4f}")
             line.append(",".join(f"{d:g}" for d in c["summary"]["dead_neurons"]))
         table.append(line)
-    wide = [
-        max(len(line[k]) for line in table if k < len(line))
-        for k in range(len(table[0]))
-    ]
+    columns = itertools.zip_longest(*table, fillvalue="")
+    wide = [max(map(len, column)) for column in columns]
     lines = [f"{s['runs']} runs each, seeds {s['seeds'][0]} to {s['seeds'][1]}"]
     for line in table:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(line, wide)).rstrip())
@@ -761,8 +748,7 @@ def hidden_widths(text: str) -> tuple[int, ...]:
 
 
 def device(name: str) -> torch.device:
-    """An argparse type: auto (CUDA if there is one, else the CPU), or a device that
-    this torch can compute on."""
+    """An argparse type: auto (CUDA if there is one, else the CPU), or a device here."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -779,37 +765,25 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         usage=argparse.SUPPRESS,
     )
-    one = parser.add_argument_group("the run")
-    one.add_argument("--seed", type=int, default=1337, help="seeds data and weights")
-    one.add_argument("--samples", type=int, default=10000, help="points, split 80:20")
-    one.add_argument("--epochs", type=int, default=1000, help="gradient descent's")
-    one.add_argument("--loss", choices=LOSSES, default="mse", help="or cross entropy")
+    add = parser.add_argument_group("the run").add_argument
+    add("--seed", type=int, default=1337, help="seeds the data and the weights")
+    add("--samples", type=int, default=10000, help="points, split 80:20")
+    add("--epochs", type=int, default=1000, help="steps of gradient descent")
+    add("--loss", choices=LOSSES, default="mse", help="or cross entropy")
     ways = ["autograd", "manual"]
-    one.add_argument("--backprop", choices=ways, default="autograd", help="or by hand")
-    one.add_argument("--device", type=device, default="auto", help="auto: CUDA if any")
-    several = parser.add_argument_group("choices: several values are compared")
-    several.add_argument("--lr", type=rate, nargs="+", default=[0.5], help="rates")
-    several.add_argument(
-        "--hidden", type=hidden_widths, nargs="+", default=[(10, 5)], help="or none"
-    )
-    several.add_argument(
-        "--activation", choices=ACTIVATIONS, nargs="+", default=["relu"], help="hidden"
-    )
-    several.add_argument(
-        "--init", choices=INITS, nargs="+", default=["normal"], help="weights"
-    )
-    several.add_argument(
-        "--features", choices=FEATURES, nargs="+", default=["plain"], help="inputs"
-    )
-    several.add_argument(
-        "--seeds", type=int, default=1, help="N: --seed, and N - 1 more"
-    )
-    shown = parser.add_argument_group("what is shown")
-    shown.add_argument(
-        "--log-every", type=int, default=0, help="N: the losses, every N"
-    )
-    shown.add_argument("--boundary", action="store_true", help="a map of its answers")
-    shown.add_argument("--json", action="store_true", help="one JSON object")
+    add("--backprop", choices=ways, default="autograd", help="or by hand")
+    add("--device", type=device, default="auto", help="auto: CUDA if there is one")
+    add = parser.add_argument_group("choices: several values are compared").add_argument
+    add("--lr", type=rate, nargs="+", default=[0.5], help="learning rates")
+    add("--hidden", type=hidden_widths, nargs="+", default=[(10, 5)], help="or none")
+    add("--activation", choices=ACTIVATIONS, nargs="+", default=["relu"], help="hidden")
+    add("--init", choices=INITS, nargs="+", default=["normal"], help="weights")
+    add("--features", choices=FEATURES, nargs="+", default=["plain"], help="inputs")
+    add("--seeds", type=int, default=1, help="N: --seed, and the N - 1 after it")
+    add = parser.add_argument_group("what is shown").add_argument
+    add("--log-every", type=int, default=0, help="N: both losses, every N epochs")
+    add("--boundary", action="store_true", help="a map of what the network says")
+    add("--json", action="store_true", help="one JSON object")
     return parser
 
 
@@ -862,28 +836,28 @@ def compare(args: Namespace, choices: list[Choice]) -> None:
             out.flush()
     if all("error" in r for r in runs):  # no result at all: as a single such run
         failed = Diverged if all(r["diverged"] for r in runs) else RunError
-        raise failed(
-            f"no run gave a result: seed {runs[0]['seed']}: {runs[0]['error']}"
-        )
+        first = f"seed {runs[0]['seed']}: {runs[0]['error']}"
+        raise failed(f"no run gave a result: {first}")
     summaries = []
     for k, choice in enumerate(choices):
         each = runs[k * args.seeds : (k + 1) * args.seeds]
         named = choice._asdict() | {"hidden": list(choice.hidden)}  # as JSON has it
         summaries.append(named | {"summary": summarize(each, args.seed)})
-    result = {"runs": runs, "summary": summaries[0]["summary"]}
-    lines = ["", format_summary(result["summary"])]
-    if len(choices) > 1:
+    if len(choices) == 1:
+        result = {"runs": runs, "summary": summaries[0]["summary"]}
+        print("\n" + format_summary(result["summary"]), file=out, flush=True)
+    else:
         result = {"runs": runs, "choices": summaries}
-        lines = ["", format_comparison(summaries, varying)]
+        print("\n" + format_comparison(summaries, varying), file=out)
         best = min(summaries, key=lambda c: score(c["summary"]))
         flags = " ".join(f"--{name} {flag_text(best[name])}" for name in varying)
         if failures(best["summary"]) == args.seeds:
             flags = "none, every run of every choice failed"
-        lines.append(f"best, by fewest failed runs, then mistakes: {flags}")
+        print(f"best, by fewest failed runs, then mistakes: {flags}", file=out)
+        out.flush()
         if failures(best["summary"]) < args.seeds:
             # Chosen on these seeds' dev sets: but the post keeps a dev set to judge
             # what training made, so judge the best again on as many fresh seeds.
-            print(*lines, sep="\n", file=out, flush=True)
             choice, fresh = choices[summaries.index(best)], args.seed + args.seeds
             rows = [row for rows in sweep(args, choice, fresh) for row in rows]
             s = summarize(rows, fresh)
@@ -893,8 +867,7 @@ def compare(args: Namespace, choices: list[Choice]) -> None:
             if m := s["mistakes"]:
                 line += f", mistakes {m['median']:g} ({m['q1']:g}-{m['q3']:g})"
                 line += f", dev_loss {s['dev_loss']['median']:.4f}"
-            lines = [line]
-    print(*lines, sep="\n", file=out, flush=True)
+            print(line, file=out)
     if args.json:
         print(json.dumps(result, allow_nan=False))
 

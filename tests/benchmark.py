@@ -1,102 +1,147 @@
-"""Time a sweep's fits: one by one (the single run's code), and stacked in either layout
-(rows, the post's; columns, its exercise), with autograd and by hand.
+"""Time a sweep's training against its peers. Not a test: pytest does not collect it.
 
-    python tests/benchmark.py [--repeats 5] [--ways ...] [the script's flags]
+    python tests/benchmark.py sweep [--seeds 48] [--epochs 200] [--repeats 5]
+    python tests/benchmark.py busy [--repeats 3]
 
-    e.g.  python tests/benchmark.py --seeds 16 --epochs 200
-          python tests/benchmark.py --seeds 1 --ways single --repeats 9
+sweep: each way trains the same seeds' networks (the post's 2-10-5-1 on 10,000 points)
+in a fresh process, the ways in turn, `--repeats` times; it prints each way's median
+and its ratio to the peers'. The ways: a stack as the script trains it, with autograd
+and by hand; PyTorch's model-ensembling recipe (torch.func.stack_module_state and
+vmap); the post's listing, run seed after seed. The peers keep torch's default threads.
 
-Each repeat times every way once, in turn, in this one process, on the same seeds, so
-that all of them meet the same machine; the medians are printed with the machine, as
-ms a seed-epoch beside the floor of memory traffic: the bytes an epoch moves (a
-network's activations, their gradients, its data: cc.network_bytes) over the copy
-bandwidth of a large tensor, measured here. Not a test: pytest does not collect it.
-Time one torch process at a time.
+busy: `circle_classifier.py --seeds 10 --epochs 100`, whole, idle and then beside three
+other busy torch programs; the ratio of the medians.
+
+Time one torch process at a time: on 2 cores, two at once run many times slower.
 """
 
 import argparse
-import platform
+import copy
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
 import circle_classifier as cc
 
-WAYS = [
-    f"{layout} {backprop}"
-    for layout in ["single", "rows", "columns"]
-    for backprop in ["autograd", "manual"]
-]
+WAYS = ["stack autograd", "stack manual", "ensembling recipe", "listing loop"]
 
 
-def copy_bandwidth(device: torch.device) -> float:
-    """Bytes a second that a copy of a 256 MiB tensor reads and writes: the median of 5."""
-    source = torch.ones(2**26, device=device)
-    target = torch.empty_like(source)
-    times = []
-    for _ in range(5):
-        cc.synchronize(device)
-        start = time.perf_counter()
-        target.copy_(source)
-        cc.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return 2 * 4 * source.numel() / statistics.median(times)
+def train(way: str, seeds: int, epochs: int) -> float:
+    """Seconds that `way` takes to train the networks of seeds 1337, 1338, ..."""
+    args = cc.build_parser().parse_args(["--device", "cpu", "--epochs", str(epochs)])
+    runs = [cc.prepare(seed, args, cc.Choice()) for seed in range(1337, 1337 + seeds)]
+    start = time.perf_counter()
+    if way.startswith("stack"):
+        torch.set_num_threads(1)  # as the script trains a stack
+        args.backprop = "manual" if way == "stack manual" else "autograd"
+        for i in range(0, seeds, cc.GROUP):  # what sweep() does, but for the reports
+            cc.train_stack(runs[i : i + cc.GROUP], cc.Choice(), args)
+    elif way == "ensembling recipe":
+        ensemble(runs, epochs)
+    else:
+        for (X_train, Y_train, *_), params in runs:
+            cc.fit(params, X_train, Y_train, epochs=epochs)
+    return time.perf_counter() - start
+
+
+def ensemble(runs: list, epochs: int) -> None:
+    """PyTorch's model-ensembling recipe: one module per network, their parameters
+    stacked by torch.func, the forward pass vmapped; each point weighs 1 / its count."""
+    models, n = [], max(len(data[0]) for data, _ in runs)
+    X, Y, weight = torch.zeros(len(runs), n, 2), *torch.zeros(2, len(runs), n, 1)
+    for s, ((X_train, Y_train, *_), params) in enumerate(runs):
+        X[s, : len(X_train)], Y[s, : len(X_train)] = X_train, Y_train
+        weight[s, : len(X_train)] = 1 / len(X_train)
+        model = torch.nn.Sequential(
+            torch.nn.Linear(2, 10),
+            torch.nn.ReLU(),
+            torch.nn.Linear(10, 5),
+            torch.nn.ReLU(),
+            torch.nn.Linear(5, 1),
+            torch.nn.Sigmoid(),
+        )
+        with torch.no_grad():
+            for layer, W, b in zip(model[::2], params[::2], params[1::2]):
+                layer.weight.copy_(W.T)
+                layer.bias.copy_(b)
+        models.append(model)
+    stacked, buffers = torch.func.stack_module_state(models)
+    base = copy.deepcopy(models[0]).to("meta")
+
+    def one_model(params: dict, buffers: dict, X: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(base, (params, buffers), (X,))
+
+    for _ in range(epochs):
+        Y_pred = torch.vmap(one_model)(stacked, buffers, X)
+        L = (((Y_pred - Y) ** 2) * weight).sum()
+        grads = torch.autograd.grad(L, list(stacked.values()))
+        with torch.no_grad():
+            for p, grad in zip(stacked.values(), grads):
+                p -= 0.5 * grad
+
+
+def fresh(*argv: str) -> float:
+    """Run this file again with argv in a new process; return what it printed."""
+    command = [sys.executable, __file__, *argv]
+    ran = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(ran.stdout)
+
+
+def whole(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True)
+    return time.perf_counter() - start
 
 
 def main() -> None:
-    ours = argparse.ArgumentParser()
-    ours.add_argument("--repeats", type=int, default=5)
-    ours.add_argument("--ways", nargs="+", default=WAYS, help=f"of {WAYS}")
-    known, rest = ours.parse_known_args()
-    parser = cc.build_parser()
-    args = parser.parse_args(rest)
-    cc.check(parser, args)
-    default = torch.get_num_threads()
-    # as main() chooses for these seeds
-    torch.set_num_threads(
-        1 if args.samples * min(args.seeds, 10) < 100_000 else default
-    )
-    choice = cc.Choice(*(getattr(args, name)[0] for name in cc.SEVERAL))
-    seeds = range(args.seed, args.seed + args.seeds)
-    runs = [cc.prepare(seed, args, choice) for seed in seeds]
-    times: dict[str, list[float]] = {way: [] for way in known.ways}
-    for _ in range(known.repeats):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("what", choices=["sweep", "busy", "one"])
+    parser.add_argument("--way", choices=WAYS)
+    parser.add_argument("--seeds", type=int, default=48)
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    machine = f"torch {torch.__version__}, {torch.get_num_threads()} threads by default"
+    if args.what == "one":
+        print(train(args.way, args.seeds, args.epochs))
+    elif args.what == "sweep":
+        times = {way: [] for way in WAYS}
+        size = ["--seeds", str(args.seeds), "--epochs", str(args.epochs)]
+        for _ in range(args.repeats):
+            for way, seconds in times.items():
+                seconds.append(fresh("one", "--way", way, *size))
+        print(f"{args.seeds} seeds x {args.epochs} epochs, training only; {machine}")
+        median = {way: statistics.median(seconds) for way, seconds in times.items()}
         for way, seconds in times.items():
-            layout, args.backprop = way.split()
-            start = time.perf_counter()
-            if layout == "single":  # the single run's own code, a seed at a time
-                for seed in seeds:
-                    args.seed = seed
-                    cc.run(args, choice)
-            else:
-                cc.train_together(runs, args, choice, layout)
-                cc.synchronize(args.device)
-            seconds.append(time.perf_counter() - start)
-    device = str(args.device)
-    if args.device.type == "cuda":
-        device += f" ({torch.cuda.get_device_name(args.device)})"
+            ratios = "  ".join(
+                f"{median[way] / median[peer]:.2f}x {peer}" for peer in WAYS[2:]
+            )
+            listed = ", ".join(f"{s:.2f}" for s in seconds)
+            print(f"{way:18} median {median[way]:6.2f} s  {ratios}   ({listed})")
     else:
-        device += f" ({platform.processor() or platform.machine()}, {default} cores)"
-    print(f"{args.seeds} seeds, {args.samples} samples, {args.epochs} epochs, {device}")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads;")
-    epochs = args.seeds * args.epochs  # seed-epochs
-    moved = statistics.mean(
-        cc.network_bytes(len(data[0]), cc.widths(choice)) for data, _ in runs
-    )
-    bandwidth = copy_bandwidth(args.device)
-    floor = moved / bandwidth * 1e3
-    print(f"floor: {moved / 1e6:.1f} MB a seed-epoch over {bandwidth / 1e9:.0f} GB/s "
-          f"(a large copy) = {floor:.3f} ms a seed-epoch")  # fmt: skip
-    print(f"fits, medians of {known.repeats} alternated repeats:")
-    for way, seconds in times.items():
-        rounded = ", ".join(f"{s:.2f}" for s in seconds)
-        median = statistics.median(seconds)
-        print(f"  {way:<17} {median:7.3f} s  {median / epochs * 1e3:6.3f} ms a "
-              f"seed-epoch, {median / epochs * 1e3 / floor:4.1f}x the floor   ({rounded})")  # fmt: skip
+        script = [sys.executable, str(HERE.parent / "circle_classifier.py")]
+        sweep = [*script, "--device", "cpu", "--seeds", "10", "--epochs", "100"]
+        idle = [whole(sweep) for _ in range(args.repeats)]
+        busy_program = [*script, "--device", "cpu", "--epochs", "100000000"]
+        others = [subprocess.Popen(busy_program) for _ in range(3)]
+        time.sleep(3)  # their imports done: they train
+        busy = [whole(sweep) for _ in range(args.repeats)]
+        for other in others:
+            other.kill()
+        print(f"--seeds 10 --epochs 100, whole; {machine}")
+        print(f"idle: {statistics.median(idle):.2f} s ({idle})")
+        print(
+            f"beside three busy torch programs: {statistics.median(busy):.2f} s ({busy})"
+        )
+        print(
+            f"ratio of medians: {statistics.median(busy) / statistics.median(idle):.1f}x"
+        )
 
 
 if __name__ == "__main__":
