@@ -10,11 +10,3 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def pytest_configure(config: pytest.Config) -> None:
     # The default run prints no warnings: so a warning in any test is a failure.
     config.addinivalue_line("filterwarnings", "error")
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    # main() trains small runs on one CPU thread (see circle_classifier.main): so does
-    # every test in this process, so that each computes as the script does.
-    import torch
-
-    torch.set_num_threads(1)
