@@ -359,8 +359,13 @@ def run(args: Namespace, choice: Choice) -> dict:
                 train_loss = loss.mean(forward(params, X_train), Y_train)
                 dev_loss = loss.mean(forward(params, X_dev), Y_dev)
             history.append([epoch, *torch.stack([train_loss, dev_loss]).tolist()])
-            width = len(str(args.epochs))
-            print(LOG.format(*history[-1], width=width), file=sys.stderr)
+            frame = [LOG.format(*history[-1], width=len(str(args.epochs)))]
+            if args.boundary:  # the map as it stands, under the line of its epoch
+                figures = evaluate(params, X_dev, Y_dev, forward, loss.mean)
+                frame += [*decision_map(params, figures, forward, choice.features)]
+                if len(history) > 1 and sys.stderr.isatty():  # over the last one
+                    frame[0] = f"\033[{len(frame)}F\033[J" + frame[0]
+            print(*frame, sep="\n", file=sys.stderr)
         if epoch == args.epochs or not all_finite(params):
             break
         stop = min(args.epochs, epoch - epoch % 100 + 100)  # checked every 100 epochs
@@ -376,8 +381,7 @@ def run(args: Namespace, choice: Choice) -> dict:
     result |= settings(args, args.seed, choice)
     result |= {"fit_seconds": seconds, "loss_history": history}
     if args.boundary:
-        mistakes = result["false_positive_samples"] + result["false_negative_samples"]
-        result["boundary"] = decision_map(params, mistakes, forward, choice.features)
+        result["boundary"] = decision_map(params, result, forward, choice.features)
     return result
 
 
@@ -561,30 +565,38 @@ def score(summary: dict) -> tuple:
     return failures(summary), *medians
 
 
-# What the network learned, drawn: a map of its answers, and its losses as it trained.
-def decision_map(params: Params, points: list, forward: Callable, inputs: str) -> list:
-    """What the network says of [-1.5, 1.5]^2, as 25 lines of 49 cells: '#' inside, '.'
-    outside, 'o' on the true unit circle, 'X' on each of `points`. A terminal's
-    characters are about twice as tall as wide, so columns are half as far apart."""
+# What the network learned, drawn: a map of its belief, and its losses as it trained.
+LEGEND = [  # the map's
+    "inside: # surely (above 0.9), + leaning;  outside: - leaning, . surely (0.1 or less)",
+    "o the true unit circle;  X a misclassified dev point",
+]
+
+
+def decision_map(params: Params, figures: dict, forward: Callable, inputs: str) -> list:
+    """What the network believes of [-1.5, 1.5]^2, as 25 lines of 49 cells, each shaded
+    by its output: '#' above 0.9, '+' above 0.5 (inside, as the post thresholds it), '-'
+    above 0.1, '.' the rest; 'o' on the true unit circle, 'X' on each dev point that
+    `figures` (evaluate's) misclassify; a legend. A terminal's characters are about
+    twice as tall as wide, so columns are half as far apart."""
     rows, cols, step = 25, 49, 3 / 24
     down, across = torch.linspace(1.5, -1.5, rows), torch.linspace(-1.5, 1.5, cols)
     x2, x1 = torch.meshgrid(down, across, indexing="ij")  # each (rows, cols)
     cells = torch.stack([x1, x2], dim=-1).view(-1, 2)  # (rows * cols, 2)
     with torch.no_grad():
         Y_pred = forward(params, FEATURES[inputs](cells).to(params[0].device))
-    inside = (Y_pred > 0.5).view(rows, cols).tolist()  # one read from the device
-    grid = [["#" if cell else "." for cell in line] for line in inside]
+    bands = sum((Y_pred > p).int() for p in (0.1, 0.5, 0.9))  # (rows * cols, 1): 0 to 3
+    grid = [[".-+#"[band] for band in line] for line in bands.view(rows, cols).tolist()]
     # the circle: every cell it passes through, some of its corners inside, some not
     corners = torch.zeros(rows, cols, dtype=torch.int)  # how many corners are inside
     for dx, dy in itertools.product([-step / 4, step / 4], [-step / 2, step / 2]):
         corners = corners + ((x1 + dx) ** 2 + (x2 + dy) ** 2 < 1).int()
     for row, col in ((corners > 0) & (corners < 4)).nonzero().tolist():
         grid[row][col] = "o"
-    for x, y in points:
+    for x, y in figures["false_positive_samples"] + figures["false_negative_samples"]:
         row, col = round((1.5 - y) / step), round((x + 1.5) / (step / 2))
         if 0 <= row < rows and 0 <= col < cols:
             grid[row][col] = "X"
-    return ["".join(line) for line in grid]
+    return ["".join(line) for line in grid] + LEGEND
 
 
 def loss_chart(history: list[list[float]], rows: int = 10, cols: int = 50) -> list[str]:
@@ -629,7 +641,6 @@ dead neurons    = {dead}
 over-fitting    = {overfit}"""
 # With cross entropy the two ways to the gradients are two different training runs.
 NOTES = {"autograd": " (torch's binary_cross_entropy)", "manual": " (exact)"}
-LEGEND = "# network says inside  . outside  o true unit circle  X misclassified"
 LOG = "epoch {:>{width}}  train_loss {:.6f}  dev_loss {:.6f}"
 ROW = "dev_loss {dev_loss:.4f}  tp {true_positives}  fp {false_positives}  \
 tn {true_negatives}  fn {false_negatives}"
@@ -669,7 +680,7 @@ def format_report(r: dict) -> str:
         lines += ["", *loss_chart(r["loss_history"])]
     if "boundary" in r:
         lines += ["", "the plane from -1.5 to 1.5 in x1 (across) and x2 (up):"]
-        lines += [*r["boundary"], LEGEND]
+        lines += r["boundary"]
     return "\n".join(lines)
 
 

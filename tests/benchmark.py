@@ -10,9 +10,7 @@ and by hand; PyTorch's model-ensembling recipe (torch.func.stack_module_state an
 vmap); the post's listing, run seed after seed. The peers keep torch's default threads.
 
 busy: `circle_classifier.py --seeds 10 --epochs 100`, whole, idle and then beside three
-other busy torch programs; the ratio of the medians.
-
-Time one torch process at a time: on 2 cores, two at once run many times slower.
+other busy torch programs; the ratio of the medians. Time nothing else meanwhile.
 """
 
 import argparse
@@ -50,6 +48,23 @@ def train(way: str, seeds: int, epochs: int) -> float:
     return time.perf_counter() - start
 
 
+def torch_network(params: list) -> torch.nn.Sequential:
+    """The post's network as torch.nn layers, holding `params` (W1, b1, ..., rows)."""
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, 10),
+        torch.nn.ReLU(),
+        torch.nn.Linear(10, 5),
+        torch.nn.ReLU(),
+        torch.nn.Linear(5, 1),
+        torch.nn.Sigmoid(),
+    )
+    with torch.no_grad():
+        for layer, W, b in zip(model[::2], params[::2], params[1::2]):
+            layer.weight.copy_(W.T)
+            layer.bias.copy_(b)
+    return model
+
+
 def ensemble(runs: list, epochs: int) -> None:
     """PyTorch's model-ensembling recipe: one module per network, their parameters
     stacked by torch.func, the forward pass vmapped; each point weighs 1 / its count."""
@@ -58,18 +73,7 @@ def ensemble(runs: list, epochs: int) -> None:
     for s, ((X_train, Y_train, *_), params) in enumerate(runs):
         X[s, : len(X_train)], Y[s, : len(X_train)] = X_train, Y_train
         weight[s, : len(X_train)] = 1 / len(X_train)
-        model = torch.nn.Sequential(
-            torch.nn.Linear(2, 10),
-            torch.nn.ReLU(),
-            torch.nn.Linear(10, 5),
-            torch.nn.ReLU(),
-            torch.nn.Linear(5, 1),
-            torch.nn.Sigmoid(),
-        )
-        with torch.no_grad():
-            for layer, W, b in zip(model[::2], params[::2], params[1::2]):
-                layer.weight.copy_(W.T)
-                layer.bias.copy_(b)
+        model = torch_network(params)
         models.append(model)
     stacked, buffers = torch.func.stack_module_state(models)
     base = copy.deepcopy(models[0]).to("meta")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from benchmark import torch_network
 
 import circle_classifier as cc
 
@@ -130,48 +131,49 @@ LISTING_SCALES = {
 }
 
 
-def post_listing(
-    seed: int = 1337,
-    samples: int = 10000,
-    epochs: int = 1000,
-    lr: float = 0.5,
-    loss: str = "mse",
-    hidden: tuple = (10, 5),
-    activation: str = "relu",
-    init: str = "normal",
-    features: str = "plain",
-) -> dict:
+POSTS_CHOICES = {
+    "seed": 1337,
+    "samples": 10000,
+    "epochs": 1000,
+    "lr": 0.5,
+    "loss": "mse",
+}
+POSTS_CHOICES |= {"hidden": (10, 5), "activation": "relu", "init": "normal"}
+
+
+def post_listing(**choices: Any) -> dict:
     """The figures of the post's listing at these choices, on this machine."""
-    L, g = LISTING_LOSSES[loss], LISTING_ACTIVATIONS[activation]
-    gen = torch.Generator().manual_seed(seed)
-    X = torch.rand(samples, 2, generator=gen) * 10 - 5
+    c = Namespace(**POSTS_CHOICES | {"features": "plain"} | choices)
+    L, g = LISTING_LOSSES[c.loss], LISTING_ACTIVATIONS[c.activation]
+    gen = torch.Generator().manual_seed(c.seed)
+    X = torch.rand(c.samples, 2, generator=gen) * 10 - 5
     Y = (X[:, 0] ** 2 + X[:, 1] ** 2 < 1).float().unsqueeze(1)
-    P = torch.rand(samples, generator=gen)
+    P = torch.rand(c.samples, generator=gen)
     X_train, Y_train, X_dev, Y_dev = X[P < 0.8], Y[P < 0.8], X[P >= 0.8], Y[P >= 0.8]
-    widths = [2 if features == "plain" else 4, *hidden, 1]
+    widths = [2 if c.features == "plain" else 4, *c.hidden, 1]
     params = []
     for i, o in itertools.pairwise(widths):
-        W = torch.randn(i, o, generator=gen) * LISTING_SCALES[init](i, o)
+        W = torch.randn(i, o, generator=gen) * LISTING_SCALES[c.init](i, o)
         params += [W.requires_grad_(), torch.zeros(o, requires_grad=True)]
 
     def forward(X: torch.Tensor) -> list[torch.Tensor]:
-        h = [X if features == "plain" else torch.cat([X, X * X], 1)]
+        h = [X if c.features == "plain" else torch.cat([X, X * X], 1)]
         for k in range(0, len(params) - 2, 2):
             h.append(g(h[-1] @ params[k] + params[k + 1]))
         return h + [torch.sigmoid(h[-1] @ params[-2] + params[-1])]
 
-    for _ in range(epochs):
+    for _ in range(c.epochs):
         L(forward(X_train)[-1], Y_train).backward()
         with torch.no_grad():
             for p in params:
-                p -= lr * p.grad
+                p -= c.lr * p.grad
                 p.grad.zero_()
     with torch.no_grad():
         hidden_outputs = forward(X_train)[1:-1]
         train_loss = L(forward(X_train)[-1], Y_train).item()
         Y_pred = forward(X_dev)[-1]
         dev_loss = L(Y_pred, Y_dev).item()
-    flat = {"relu": [0.0], "tanh": [-1.0, 1.0], "sigmoid": [0.0, 1.0]}[activation]
+    flat = {"relu": [0.0], "tanh": [-1.0, 1.0], "sigmoid": [0.0, 1.0]}[c.activation]
     dead = [int(torch.isin(h, torch.tensor(flat)).all(0).sum()) for h in hidden_outputs]
     said, truth = Y_pred.squeeze(1) > 0.5, Y_dev.squeeze(1) == 1
     cells = [said & truth, said & ~truth, ~said & ~truth, ~said & truth]
@@ -262,42 +264,20 @@ def test_what_runs_at_the_posts_choices_is_the_posts_own_code(
 
 
 @pytest.mark.parametrize(
-    "argv, choices",
+    "choices",
     [
-        (
-            ["--seed", 7, "--samples", 3000, "--epochs", 200],
-            {"seed": 7, "samples": 3000, "epochs": 200},
-        ),
-        (
-            ["--lr", 1.3, "--samples", 2000, "--epochs", 150],
-            {"lr": 1.3, "samples": 2000, "epochs": 150},
-        ),
-        (
-            ["--hidden", "6,4,3", "--init", "kaiming", "--epochs", 300],
-            {"hidden": (6, 4, 3), "init": "kaiming", "epochs": 300},
-        ),
-        (
-            ["--hidden", "none", "--features", "squares", "--epochs", 200],
-            {"hidden": (), "features": "squares", "epochs": 200},
-        ),
-        (
-            ["--activation", "tanh", "--init", "xavier", "--epochs", 200],
-            {"activation": "tanh", "init": "xavier", "epochs": 200},
-        ),
-        (
-            ["--activation", "sigmoid", "--init", "zeros", "--epochs", 50],
-            {"activation": "sigmoid", "init": "zeros", "epochs": 50},
-        ),
-        (
-            ["--loss", "bce", "--samples", 4000, "--epochs", 300],
-            {"loss": "bce", "samples": 4000, "epochs": 300},
-        ),
-        (["--epochs", 0], {"epochs": 0}),
+        {"seed": 7, "samples": 3000, "epochs": 200},
+        {"lr": 1.3, "samples": 2000, "epochs": 150},
+        {"hidden": (6, 4, 3), "init": "kaiming", "samples": 3000, "epochs": 300},
+        {"hidden": (), "features": "squares", "epochs": 200},
+        {"activation": "tanh", "init": "xavier", "samples": 3000, "epochs": 200},
+        {"activation": "sigmoid", "init": "zeros", "epochs": 50},
+        {"loss": "bce", "samples": 4000, "epochs": 300},
+        {"epochs": 0},
     ],
 )
-def test_single_runs_compute_what_the_listing_computes(
-    argv: list, choices: dict
-) -> None:
+def test_single_runs_compute_what_the_listing_computes(choices: dict) -> None:
+    argv = [x for k, v in choices.items() for x in (f"--{k}", cc.flag_text(v))]
     result = run_json(*argv)
     listing = post_listing(**choices)
     assert {key: result[key] for key in listing} == listing
@@ -340,18 +320,7 @@ def test_the_general_network_at_the_posts_choice_is_the_posts_bit_for_bit() -> N
 def test_matches_torch_nn_and_sgd() -> None:
     # torch.nn's layers and optimizer, from the same initial weights, train the same
     (X, Y, *_), params = cc.prepare(11, args_of(samples=2000), cc.Choice())
-    model = torch.nn.Sequential(
-        torch.nn.Linear(2, 10),
-        torch.nn.ReLU(),
-        torch.nn.Linear(10, 5),
-        torch.nn.ReLU(),
-        torch.nn.Linear(5, 1),
-        torch.nn.Sigmoid(),
-    )
-    with torch.no_grad():
-        for layer, (W, b) in zip(model[::2], zip(params[::2], params[1::2])):
-            layer.weight.copy_(W.T)
-            layer.bias.copy_(b)
+    model = torch_network(params)
     sgd = torch.optim.SGD(model.parameters(), lr=0.5)
     for _ in range(50):
         sgd.zero_grad()
@@ -513,7 +482,7 @@ def test_a_seeds_row_is_the_same_in_any_group(monkeypatch: pytest.MonkeyPatch) -
     # at a chaotic rate too, where the last bit decides: seed 1340 beside others
     argv = ["--lr", 20, "--epochs", 300, "--samples", 1000]
     rows = []
-    for first, seeds, group in [(1337, 10, 16), (1340, 2, 16), (1339, 5, 2)]:
+    for first, seeds, group in [(1337, 6, 16), (1340, 2, 16), (1339, 3, 2)]:
         monkeypatch.setattr(cc, "GROUP", group)
         runs = run_json(*argv, "--seed", first, "--seeds", seeds)["runs"]
         rows += [r | {"fit_seconds": 0} for r in runs if r["seed"] == 1340]
@@ -639,37 +608,88 @@ def test_the_chart_draws_the_losses_on_a_log_scale() -> None:
 
 
 def test_the_map_draws_what_the_network_says(post_run: dict) -> None:
-    grid = post_run["boundary"]
-    assert len(grid) == 25 and {len(line) for line in grid} == {49}
+    grid = post_run["boundary"][:25]  # then the legend
+    assert {len(line) for line in grid} == {49} and "".join(grid).count("X") == 5
     assert grid[12][24] == "#" and grid[0][0] == "."
-    assert {"o", "X"} <= set("".join(grid))
+    assert {"#", "+", "-", "."} < set("".join(grid))  # the belief in four shades
     # the true circle: in every line from its top (x2 = 1) to its bottom, twice
     ring = [k for k, line in enumerate(grid) if "o" in line]
     assert ring == list(range(4, 21))
     assert all(line.index("o") < 24 < line.rindex("o") for line in grid[5:20])
 
 
-def test_the_map_marks_the_misclassified_points(post_run: dict) -> None:
-    assert "".join(post_run["boundary"]).count("X") == 5
+def test_a_cell_is_inside_exactly_where_the_output_is_above_one_half() -> None:
+    # one neuron on the squares, with a belief known in closed form:
+    # sigmoid(4 - 4 x1^2 - 4 x2^2), computed here in float64 for each cell's centre
+    params = [torch.tensor([[0.0], [0.0], [-4.0], [-4.0]]), torch.tensor([4.0])]
+    forward = cc.forward_of(cc.Choice(hidden=(), features="squares"), "mse")
+    none = {"false_positive_samples": [], "false_negative_samples": []}
+    grid = cc.decision_map(params, none, forward, "squares")
+    for row, col in itertools.product(range(25), range(49)):
+        x1, x2 = -1.5 + col * 3 / 48, 1.5 - row * 3 / 24
+        p = 1 / (1 + math.exp(-(4 - 4 * x1 * x1 - 4 * x2 * x2)))
+        if grid[row][col] != "o" and min(abs(p - t) for t in (0.1, 0.5, 0.9)) > 1e-4:
+            assert grid[row][col] == ".-+#"[(p > 0.1) + (p > 0.5) + (p > 0.9)]
+
+
+def frames(err: str) -> list[list[str]]:
+    """The maps a run drew as it trained: each under the log line of its epoch."""
+    lines = err.splitlines()
+    starts = [k for k, line in enumerate(lines) if "epoch" in line]
+    return [lines[k : k + 28] for k in starts]
+
+
+def test_a_map_at_each_logged_epoch_the_last_the_runs(capsys: Any) -> None:
+    argv = [*CPU, "--samples", "2000", "--epochs", "500", "--boundary", "--log-every"]
+    assert cc.main([*argv, "250", "--json"]) == 0
+    out, err = capsys.readouterr()
+    drawn = frames(err)  # piped: one after the other
+    assert [frame[0].split()[:2] for frame in drawn] == [
+        ["epoch", "250"],
+        ["epoch", "500"],
+    ]
+    assert drawn[-1][1:] == json.loads(out)["boundary"]  # --json: the last map only
+    assert drawn[0][1:] != drawn[-1][1:]
+
+
+def test_on_a_terminal_each_map_redraws_the_last(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    argv = ["--samples", "2000", "--epochs", "300", "--boundary", "--log-every", "100"]
+    assert cc.main([*CPU, *argv]) == 0
+    drawn = frames(sys.stderr.getvalue())
+    # up 28 lines to the start of the last map, and clear what is below
+    assert [frame[0][:8] for frame in drawn] == ["epoch 10", *["\033[28F\033[J"] * 2]
 
 
 # The command line, as a user meets it
 
 
-def test_the_script_prints_the_posts_output_and_no_warning() -> None:
-    ran = script("--device", "cpu")
+def test_the_script_prints_the_posts_output_first_and_no_warning() -> None:
+    ran = script("--device", "cpu")  # as a user's shell runs it, warnings as errors
     assert ran.returncode == 0 and ran.stderr == ""
     assert ran.stdout.startswith(POST_OUTPUT + "\n\n")
 
 
-def test_a_sweep_prints_its_rows_as_they_come_to_a_pipe() -> None:
-    argv = ["--device", "cpu", "--samples", 500, "--epochs", 1000, "--seeds", 20]
-    command = [sys.executable, cc.__file__, *map(str, argv)]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
-        first = process.stdout.readline()  # the first group's rows
+def test_a_sweeps_rows_come_as_they_are_made_and_a_closed_pipe_ends_it_quietly() -> (
+    None
+):
+    argv = [cc.__file__, "--device", "cpu", "--samples", "500", "--epochs", "1000"]
+    command = [sys.executable, *argv, "--seeds", "20"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    with subprocess.Popen(command, env=env, **options) as process:
+        first = process.stdout.readline()  # the first group's rows, to a pipe
         running = process.poll() is None  # while the second group trains
-        process.kill()
+        process.stdout.close()  # as `| head -n 1` does
+        err = process.stderr.read()
     assert first.startswith("seed 1337  dev_loss ") and running
+    assert err == "" and process.returncode == 1
 
 
 @pytest.mark.parametrize(
@@ -736,15 +756,6 @@ def test_any_other_error_stays_loud(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cc, "generate_datasets", bug)
     with pytest.raises(RuntimeError, match="a bug"):
         cc.main(CPU)
-
-
-def test_a_closed_pipe_ends_quietly() -> None:
-    command = f"{sys.executable} {cc.__file__} --device cpu --epochs 10 | head -n 1"
-    ran = subprocess.run(
-        ["bash", "-c", command], capture_output=True, text=True, check=False
-    )
-    assert ran.stdout.startswith("dev_loss=tensor(") and ran.stdout.count("\n") == 1
-    assert ran.stderr == ""
 
 
 def test_ctrl_c_once_running_prints_interrupted_and_exits_130() -> None:
