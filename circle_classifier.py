@@ -263,15 +263,15 @@ def backprop(
     params: Params,
     X: Tensor,
     Y: Tensor,
-    weight: Any,
+    weight: float | Tensor,
     dA_of: Callable,
-    g: str,
+    activation: str,
     columns: bool = False,
 ) -> Params:
-    """backward_pass for any depth, loss and non-linearity g, a stack too: one loop from
+    """backward_pass for any depth, loss and non-linearity, a stack too: one loop from
     the last layer to the first. `weight` is each point's share of the loss (1 / N for
     a mean). Returns [dW1, db1, ..., dWL, dbL], each shaped as its parameter."""
-    g, g_prime = ACTIVATIONS[g]
+    g, g_prime = ACTIVATIONS[activation]
     Z = layers(params, X, g, columns)  # [X, Z1, ..., Y_pred]: the forward pass, kept
     dA = dA_of(Z[-1], Y) * weight  # (N, 1)
     grads: Params = []
@@ -348,8 +348,10 @@ def run(args: Namespace, choice: Choice) -> dict:
     forward, loss = forward_of(choice, args.loss), LOSSES[args.loss]
     gradients = backward_pass  # by hand, at the post's choices; else the general loop
     if not is_the_posts(choice, args.loss):  # with each example 1 / N of the mean
-        weight, g = 1 / len(Y_train), choice.activation
-        gradients = partial(backprop, weight=weight, dA_of=loss.dA, g=g)
+        weight, activation = 1 / len(Y_train), choice.activation
+        gradients = partial(
+            backprop, weight=weight, dA_of=loss.dA, activation=activation
+        )
     history = []  # [epoch, train_loss, dev_loss], as logged
     epoch, start = 0, time.perf_counter()
     while True:
@@ -436,16 +438,19 @@ GROUP = 16  # networks in a stack on a CPU; a GPU trains all the seeds in one
 CHUNK = 2048  # points
 
 
-def chunk_gradients(params: Params, chunk: list, args: Namespace, g: str) -> Params:
+def chunk_gradients(
+    params: Params, chunk: list, args: Namespace, choice: Choice
+) -> Params:
     """The gradients of a chunk's share of each network's mean loss: each network's own.
     The chunk: X (S, F, c), Y (S, 1, c), and each point's share of its network's mean,
-    weight (S, 1, c), 0 on padding. g names the hidden layers' non-linearity."""
+    weight (S, 1, c), 0 on padding."""
     X, Y, weight = chunk
-    loss = LOSSES[args.loss]
+    loss, activation = LOSSES[args.loss], choice.activation
     if args.backprop == "manual":
-        return backprop(params, X, Y, weight, loss.dA, g, columns=True)
+        return backprop(params, X, Y, weight, loss.dA, activation, columns=True)
     leaves = [p.detach().requires_grad_() for p in params]
-    Y_pred = layers(leaves, X, ACTIVATIONS[g][0], columns=True)[-1]  # (S, 1, c)
+    g = ACTIVATIONS[activation][0]
+    Y_pred = layers(leaves, X, g, columns=True)[-1]  # (S, 1, c)
     # nan_to_num: torch's cross entropy refuses a NaN, a diverged network's, which would
     # stop the others too; it changes nothing where all is finite
     L = (loss.torch(Y_pred.nan_to_num(), Y, reduction="none") * weight).sum()
@@ -477,8 +482,9 @@ def train_stack(runs: list, choice: Choice, args: Namespace) -> tuple[list, list
     seen: list = [None] * len(runs)  # the epoch each was first seen not finite
     with ThreadPoolExecutor(2) as pool:
         for epoch in range(1, args.epochs + 1):
-            g = choice.activation
-            jobs = [pool.submit(chunk_gradients, params, c, args, g) for c in chunks]
+            jobs = [
+                pool.submit(chunk_gradients, params, c, args, choice) for c in chunks
+            ]
             grads = [sum(each) for each in zip(*(job.result() for job in jobs))]
             params = [p - choice.lr * grad for p, grad in zip(params, grads)]
             if epoch % 100 == 0 or epoch == args.epochs:
