@@ -288,6 +288,10 @@ def backprop(
 
 
 # Experiments: one seed's run, as the post's listing computes it, and many at once.
+COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+SAMPLES = ("false_positive_samples", "false_negative_samples")
+
+
 class RunError(Exception):
     """What was asked for gives no report (an empty dev set, say): one line, status 2."""
 
@@ -629,8 +633,6 @@ def loss_chart(history: list[list[float]], rows: int = 10, cols: int = 50) -> li
 
 
 # The command line: the report's text, the flags, main() and, last, the entry point.
-COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
-SAMPLES = ("false_positive_samples", "false_negative_samples")
 REPORT = """
 device {device}, seed {seed}: {n_train} train points, {n_dev} dev points
 network {shape} on {inputs}: {layers}, {init} initial weights
