@@ -368,7 +368,7 @@ def run(args: Namespace, choice: Choice) -> dict:
             frame = [LOG.format(*history[-1], width=len(str(args.epochs)))]
             if args.boundary:  # the map as it stands, under the line of its epoch
                 figures = evaluate(params, X_dev, Y_dev, forward, loss.mean)
-                frame += [*decision_map(params, figures, forward, choice.features)]
+                frame += decision_map(params, figures, forward, choice.features)
                 if len(history) > 1 and sys.stderr.isatty():  # over the last one
                     frame[0] = f"\033[{len(frame)}F\033[J" + frame[0]
             print(*frame, sep="\n", file=sys.stderr)
@@ -571,8 +571,13 @@ def failures(summary: dict) -> int:
 def score(summary: dict) -> tuple:
     """What the best choice has least of: failed runs, then median mistakes, then median
     dev loss. Mistakes alone would flatter runs that say "outside" everywhere."""
-    medians = [(summary[k] or {}).get("median", 0) for k in ("mistakes", "dev_loss")]
-    return failures(summary), *medians
+    if summary["mistakes"] is None:  # no run gave a result: only the count tells
+        return failures(summary), math.inf, math.inf
+    return (
+        failures(summary),
+        summary["mistakes"]["median"],
+        summary["dev_loss"]["median"],
+    )
 
 
 # What the network learned, drawn: a map of its belief, and its losses as it trained.
